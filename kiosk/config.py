@@ -1,0 +1,64 @@
+"""Configuration in three layers: defaults, ``<data>/config.py``, ``KIOSK_*`` environment.
+
+``create_app(test_config)`` applies the test mapping last. The secret key is made
+once into the data folder (mode 0600) and never lives in the repository.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    "DATA_DIR": "data",
+    "SITE_ID": None,               # taken once, when the data folder is created
+    "SITE_TZ": "Asia/Shanghai",
+    "PUBLIC_BASE_URL": None,       # e.g. http://192.168.1.20:8080 for phone QR codes
+    "IDLE_SECONDS": 90,            # kiosk: warn after this long without a touch
+    "IDLE_COUNTDOWN_SECONDS": 15,  # ...then count down this long and clear the screen
+    "RECEIPT_SECONDS": 60,         # the receipt clears itself after this long
+    "RATE_LIMIT": 10,              # submissions per client...
+    "RATE_WINDOW_SECONDS": 600,    # ...in this window
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,   # a kiosk page may stay open all day
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "DEMO_LOCATIONS": True,        # seed clearly marked demo places on a first start
+    "CLOCK": None,                 # tests inject a callable returning an aware UTC datetime
+}
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` from the defaults, the data folder, the environment and tests."""
+    overrides = dict(test_config or {})
+    data_dir = Path(overrides.get("DATA_DIR") or os.environ.get("KIOSK_DATA_DIR")
+                    or DEFAULTS["DATA_DIR"]).resolve()
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile(str(data_dir / "config.py"), silent=True)
+    app.config.from_prefixed_env("KIOSK")
+    app.config.from_mapping(overrides)
+    app.config["DATA_DIR"] = str(data_dir)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["SITE_TZ"]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(data_dir / "secret_key")
+
+
+def _secret_key(path: Path) -> str:
+    """Return the data folder's secret key, creating it on first start."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def now_utc(app: Flask) -> datetime:
+    """Return the current time, from the injected clock when tests set one."""
+    clock = app.config.get("CLOCK")
+    return clock() if clock else datetime.now(timezone.utc)

@@ -1,0 +1,184 @@
+"""The append-only, hash-chained event log: the source of truth of a site.
+
+Events are JSON lines in segment files ``events-<first seq>.jsonl``. Every append
+is written, flushed and fsynced before it returns. Each event's ``hash`` is the
+SHA-256 of its canonical JSON (without ``hash``, with ``prev_hash``), so the log is
+a chain anyone can verify. This module knows nothing of tickets or of Flask.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+SEGMENT_BYTES = 4 * 1024 * 1024
+_PREFIX, _SUFFIX = "events-", ".jsonl"
+
+
+def canonical(obj: dict) -> bytes:
+    """Return the canonical JSON bytes of ``obj`` (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: dict) -> str:
+    """Return the chain hash of ``event``: SHA-256 over all fields but ``hash``."""
+    return hashlib.sha256(canonical({k: v for k, v in event.items() if k != "hash"})).hexdigest()
+
+
+@dataclass
+class ChainProblem:
+    """One place where the chain does not verify."""
+
+    seq: int
+    problem: str
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry so a rename or new file survives a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class EventLog:
+    """Append-only JSONL segments with a SHA-256 hash chain. Not thread-safe: the store locks."""
+
+    def __init__(self, folder: Path, site_id: str, segment_bytes: int = SEGMENT_BYTES):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.site_id = site_id
+        self.segment_bytes = segment_bytes
+        self.last_seq = 0
+        self.last_hash = GENESIS
+        self._file = None
+        self._recover_tail()
+
+    # -- opening -----------------------------------------------------------------
+    def segments(self) -> list[Path]:
+        """Return the segment files, oldest first."""
+        return sorted(self.folder.glob(f"{_PREFIX}*{_SUFFIX}"))
+
+    def _recover_tail(self) -> None:
+        """Find the last good event; drop a torn last line left by a crash."""
+        segments = self.segments()
+        while segments:
+            path = segments[-1]
+            data = path.read_bytes()
+            good_end, last = 0, None
+            for line in data.splitlines(keepends=True):
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    last = json.loads(line)
+                except ValueError:
+                    break
+                good_end += len(line)
+            if good_end < len(data):
+                log.warning("event log %s: dropped a torn last line (%d bytes) after a crash",
+                            path.name, len(data) - good_end)
+                with open(path, "r+b") as f:
+                    f.truncate(good_end)
+                    f.flush()
+                    os.fsync(f.fileno())
+            if last is None:
+                path.unlink()  # an empty segment carries nothing
+                fsync_dir(self.folder)
+                segments.pop()
+                continue
+            self.last_seq, self.last_hash = last["seq"], last["hash"]
+            break
+        if segments:
+            self._file = open(segments[-1], "ab")
+        else:
+            self._start_segment()
+
+    def _start_segment(self) -> None:
+        """Open a new segment named after the next seq."""
+        if self._file:
+            self._file.close()
+        self._file = open(self.folder / f"{_PREFIX}{self.last_seq + 1:012d}{_SUFFIX}", "ab")
+        fsync_dir(self.folder)
+
+    def close(self) -> None:
+        """Close the current segment."""
+        if self._file:
+            self._file.close()
+            self._file = None
+
+    # -- writing -----------------------------------------------------------------
+    def prepare(self, partials: list[dict]) -> list[dict]:
+        """Return ``partials`` chained after the last event, not yet written.
+
+        Each partial carries ``ticket_id``, ``type``, ``at``, ``actor`` and ``data``;
+        this adds ``site_id``, ``seq``, ``event_id``, ``prev_hash`` and ``hash``.
+        """
+        events, seq, prev = [], self.last_seq, self.last_hash
+        for partial in partials:
+            seq += 1
+            event = {**partial, "site_id": self.site_id, "seq": seq,
+                     "event_id": f"{self.site_id}:{seq}", "prev_hash": prev}
+            event["hash"] = prev = event_hash(event)
+            events.append(event)
+        return events
+
+    def write(self, events: list[dict]) -> None:
+        """Write prepared events with one write and one fsync."""
+        if not events:
+            return
+        if events[0]["seq"] != self.last_seq + 1 or events[0]["prev_hash"] != self.last_hash:
+            raise ValueError("events were not prepared against the current end of the log")
+        if self._file.tell() >= self.segment_bytes:
+            self._start_segment()
+        start = self._file.tell()
+        try:
+            self._file.write(b"".join(canonical(e) + b"\n" for e in events))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except BaseException:
+            self._file.truncate(start)  # never leave half a batch for the next append
+            raise
+        self.last_seq, self.last_hash = events[-1]["seq"], events[-1]["hash"]
+
+    # -- reading -----------------------------------------------------------------
+    def read(self, after: int = 0) -> Iterator[dict]:
+        """Yield the events with ``seq > after``, in order."""
+        segments = self.segments()
+        starts = [int(p.name[len(_PREFIX):-len(_SUFFIX)]) for p in segments]
+        for i, path in enumerate(segments):
+            if i + 1 < len(starts) and starts[i + 1] <= after + 1:
+                continue  # every event of this segment is at or before ``after``
+            with open(path, "rb") as f:
+                for line in f:
+                    if not line.endswith(b"\n"):
+                        break
+                    event = json.loads(line)
+                    if event["seq"] > after:
+                        yield event
+
+    def verify(self) -> list[ChainProblem]:
+        """Check every event's seq, hash and link; return the problems found (none = intact)."""
+        problems: list[ChainProblem] = []
+        expected_seq, prev = 1, GENESIS
+        try:
+            for event in self.read():
+                seq = event.get("seq")
+                if seq != expected_seq:
+                    problems.append(ChainProblem(expected_seq, f"missing: found seq {seq} next"))
+                if event.get("prev_hash") != prev:
+                    problems.append(ChainProblem(seq, "link to the previous event is broken"))
+                if event_hash(event) != event.get("hash"):
+                    problems.append(ChainProblem(seq, "content changed: hash does not match"))
+                prev = event.get("hash")
+                expected_seq = (seq or expected_seq) + 1
+        except ValueError as exc:
+            problems.append(ChainProblem(expected_seq, f"unreadable line: {exc}"))
+        return problems

@@ -1,0 +1,50 @@
+"""Simplified Chinese by default, English one tap away (Flask-Babel).
+
+The visitor's choice lives in the session, so clearing the kiosk for the next
+person also brings the language back to Chinese.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, request, session
+from flask_babel import format_datetime, get_locale
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT = "zh_CN"
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    """Return the visitor's chosen language, Chinese unless they switched."""
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+@bp.get("/lang/<code>")
+def switch(code: str):
+    """Switch the language and go back to the page the visitor was on."""
+    if code in LANGUAGES:
+        session["lang"] = code
+    back = request.args.get("next", "/")
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//"):
+        back = "/"  # only ever go back inside the kiosk
+    return redirect(back, 303)
+
+
+def local_time(value: str | datetime | None, fmt: str = "short") -> str:
+    """Format a stored UTC time in the site's zone and the visitor's language."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if fmt == "time":
+        return format_datetime(when, "HH:mm")
+    return format_datetime(when, "yyyy-MM-dd HH:mm")
+
+
+def html_lang() -> str:
+    """Return the BCP 47 tag for ``<html lang>``."""
+    return "zh-CN" if get_locale().language == "zh" else "en"

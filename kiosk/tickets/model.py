@@ -1,0 +1,55 @@
+"""A ticket is the fold of its events: ``apply(ticket, event)`` builds its state.
+
+Nothing is overwritten that cannot be seen again: every event stays in the ticket's
+``events`` list, and an ``amended`` event carries both the old and the new value (R6).
+"""
+from __future__ import annotations
+
+from . import rules
+
+#: Fields a ``reported`` event sets and an ``amended`` event may change.
+REPORT_FIELDS = ("category", "channel", "location", "description", "name", "phone",
+                 "preferred_at", "due_at")
+AMENDABLE = frozenset({"category", "location", "description", "name", "phone"})
+
+
+def apply(ticket: dict | None, event: dict) -> dict:
+    """Return the ticket after ``event``. Raise RuleError if the event may not follow.
+
+    Applying an event the ticket already holds (``seq`` not newer) changes nothing, so
+    replaying the log after a crash is harmless.
+    """
+    kind, data = event["type"], event.get("data", {})
+    if ticket is not None and event["seq"] <= ticket["seq"]:
+        return ticket
+    if kind == "reported":
+        if ticket is not None:
+            raise rules.RuleError("a ticket is reported once")
+        ticket = {"id": event["ticket_id"], "number": data["number"], "token": data["token"],
+                  **{f: data.get(f) for f in REPORT_FIELDS},
+                  "status": rules.initial_status(data["channel"]),
+                  "reported_at": event["at"], "closed_at": None, "close_reason": None,
+                  "signed_off": False, "events": []}
+    else:
+        if ticket is None:
+            raise rules.RuleError(f"{kind} for a ticket that was never reported")
+        ticket = {**ticket, "events": list(ticket["events"])}
+        ticket["status"] = rules.check_transition(ticket["status"], kind, ticket)
+        if kind == "amended":
+            unknown = set(data) - AMENDABLE
+            if unknown:
+                raise rules.RuleError(f"cannot amend {sorted(unknown)}")
+            ticket.update({field: change["new"] for field, change in data.items()})
+        elif kind == "signed_off":
+            ticket["signed_off"] = True
+        elif kind == "closed":
+            ticket["closed_at"], ticket["close_reason"] = event["at"], data.get("reason", "done")
+    ticket["seq"] = event["seq"]
+    ticket["events"].append({k: event[k] for k in ("seq", "type", "at", "actor", "data")})
+    return ticket
+
+
+def public_timeline(ticket: dict) -> list[dict]:
+    """Return the steps a visitor may see: public event types only, no staff notes."""
+    return [{"type": e["type"], "at": e["at"], "label": rules.public_label(e["type"])}
+            for e in ticket["events"] if rules.public_label(e["type"])]

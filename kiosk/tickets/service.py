@@ -1,0 +1,143 @@
+"""Reporting a matter and reading its public status: plain functions over the store."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .. import ids
+from ..store import Store
+from ..validation import REQUIRED, Message, ValidationError, clean_text
+from . import model, rules
+from .rules import N_
+
+MAX_DESCRIPTION, MAX_NAME, MAX_PHONE = 2000, 40, 20
+PREFERRED_AHEAD = timedelta(days=14)
+#: Categories that are about a place; the others may skip the place step.
+PLACE_REQUIRED = frozenset({"repair", "complaint", "emergency"})
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}[2-9]\d{6,7}|[2-9]\d{6,7}")
+_PHONE_NOISE = re.compile(r"[\s\-()（）]")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """Return an 11-digit mainland mobile or a landline as digits, or None if neither."""
+    digits = _PHONE_NOISE.sub("", raw)
+    digits = re.sub(r"^(\+|00)86", "", digits)
+    if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
+        return digits
+    return None
+
+
+def mask_phone(phone: str | None) -> str:
+    """Return ``phone`` with its middle hidden, e.g. ``138****5678``."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****" + phone[-2:]
+
+
+def check_location(store: Store, category: str, code: str) -> tuple[str, Message | None]:
+    """Check a location code picked for ``category``; empty is fine where no place is needed."""
+    code = code.strip() if isinstance(code, str) else ""
+    if not code:
+        return "", REQUIRED if category in PLACE_REQUIRED else None
+    location = store.locations.get(code)
+    if location is None or not location.get("active"):
+        return code, Message(N_("We do not know this place. Please pick one from the list."))
+    return code, None
+
+
+def check_details(fields: dict, category: str, now: datetime,
+                  tz: ZoneInfo) -> tuple[dict, dict[str, Message]]:
+    """Check the details step; return ``(clean fields, errors)``."""
+    errors: dict[str, Message] = {}
+    clean: dict = {}
+    clean["description"], err = clean_text(fields.get("description"), max_len=MAX_DESCRIPTION,
+                                           required=True, multiline=True)
+    if err:
+        errors["description"] = err
+    clean["name"], err = clean_text(fields.get("name"), max_len=MAX_NAME)
+    if err:
+        errors["name"] = err
+    phone, err = clean_text(fields.get("phone"), max_len=MAX_PHONE,
+                            required=category in rules.PHONE_REQUIRED)
+    clean["phone"] = phone
+    if err:
+        errors["phone"] = (err if err is not REQUIRED else
+                           Message(N_("Please leave a phone number so we can call you back.")))
+    elif phone:
+        clean["phone"] = normalise_phone(phone) or phone
+        if normalise_phone(phone) is None:
+            errors["phone"] = Message(N_("Please enter an 11-digit mobile number or a landline "
+                                         "number with its area code."))
+    clean["preferred_at"] = ""
+    if category == "repair":
+        clean["preferred_at"], err = _check_preferred(fields.get("preferred_at"), now, tz)
+        if err:
+            errors["preferred_at"] = err
+    return clean, errors
+
+
+def _check_preferred(raw: object, now: datetime, tz: ZoneInfo) -> tuple[str, Message | None]:
+    """Check a preferred repair time (``YYYY-MM-DDTHH:MM``, site time); empty means now."""
+    text, err = clean_text(raw, max_len=16)
+    if err or not text:
+        return text, err
+    try:
+        when = datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=tz)
+    except ValueError:
+        return text, Message(N_("Please pick a date and time."))
+    if when < now - timedelta(minutes=5) or when > now + PREFERRED_AHEAD:
+        return text, Message(N_("Please pick a time between now and two weeks from now."))
+    return text, None
+
+
+def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now: datetime,
+                  tz: ZoneInfo) -> dict:
+    """Check a whole entry and record it as a ``reported`` event; return the new ticket.
+
+    :raises ValidationError: if any field is wrong (nothing is stored then).
+    """
+    category = fields.get("category")
+    if category not in rules.CATEGORIES:
+        raise ValidationError({"category": Message(N_("Please choose what this is about."))})
+    if channel not in rules.CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    clean, errors = check_details(fields, category, now, tz)
+    with store.lock:
+        clean["location"], err = check_location(store, category, fields.get("location", ""))
+        if err:
+            errors["location"] = err
+        if errors:
+            raise ValidationError(errors)
+        preferred = (datetime.strptime(clean["preferred_at"], "%Y-%m-%dT%H:%M").replace(tzinfo=tz)
+                     if clean["preferred_at"] else None)
+        local = now.astimezone(tz)
+        day = local.date().isoformat()
+        n = store.tickets.last_number(day) + 1
+        tid = ids.new_ticket_id(now)
+        due = rules.due_at(category, channel, now, tz, preferred)
+        data = {**clean, "category": category, "channel": channel, "day": day,
+                "number": f"{rules.CATEGORIES[category].letter}-{local:%m%d}-{n:03d}",
+                "token": ids.new_status_token(tid),
+                "preferred_at": preferred.astimezone(now.tzinfo).isoformat() if preferred else None,
+                "due_at": due.isoformat() if due else None}
+        store.append([{"ticket_id": tid, "type": "reported", "at": now.isoformat(),
+                       "actor": actor, "data": data}])
+        return store.tickets.get(tid)
+
+
+def public_status(store: Store, token: str) -> dict | None:
+    """Return what the public may see of the ticket holding ``token``, or None."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 64:
+        return None
+    with store.lock:
+        ticket = store.tickets.by_token(token)
+        location = store.locations.get(ticket["location"]) if ticket and ticket["location"] else None
+    if ticket is None:
+        return None
+    return {"number": ticket["number"], "category": ticket["category"], "status": ticket["status"],
+            "location": location, "reported_at": ticket["reported_at"],
+            "due_at": ticket["due_at"], "phone": mask_phone(ticket["phone"]),
+            "timeline": model.public_timeline(ticket)}

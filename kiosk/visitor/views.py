@@ -1,0 +1,184 @@
+"""The visitor's flow, one question per screen: category, place, details, review, receipt.
+
+The entry in progress is a server-side draft named by the session, so nothing typed
+is lost on an error, and clearing the kiosk (idle or "start over") forgets it all.
+"""
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+                   url_for)
+
+from ..config import now_utc
+from ..errors import MESSAGES, render_error
+from ..extensions import get_store, htmx
+from ..locations import service as places
+from ..security import client_address
+from ..tickets import rules, service
+from ..tickets.rules import N_
+from ..validation import ValidationError
+
+bp = Blueprint("visitor", __name__)
+VISITOR = {"role": "visitor"}
+
+
+def _draft() -> dict:
+    return get_store().get_draft(session["draft"]) if "draft" in session else {}
+
+
+def _save(draft: dict) -> None:
+    session.setdefault("draft", secrets.token_urlsafe(16))
+    get_store().save_draft(session["draft"], draft)
+
+
+def _channel() -> str:
+    return session.get("channel", "kiosk")
+
+
+def _public_url(path: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/") + path
+
+
+def with_draft(view):
+    """Send the visitor home when there is no entry in progress; pass the draft on."""
+    @wraps(view)
+    def wrapper(**kwargs):
+        draft = _draft()
+        if draft.get("category") not in rules.CATEGORIES:
+            return redirect(url_for(".home"), 303)
+        return view(draft, **kwargs)
+    return wrapper
+
+
+@bp.get("/")
+def home():
+    """Show the category tiles, and the QR code to continue on a phone."""
+    if request.args.get("via") == "phone":
+        session["channel"] = "qr"
+    draft = _draft()
+    location = get_store().locations.get(draft["location"]) if draft.get("location") else None
+    return render_template("visitor/home.html", categories=rules.CATEGORIES.values(),
+                           draft=draft, location=location,
+                           phone_url=_public_url(url_for(".home", via="phone")))
+
+
+@bp.post("/report")
+def start():
+    """Start (or change the category of) the entry in progress."""
+    category = request.form.get("category")
+    if category not in rules.CATEGORIES:
+        abort(400)
+    draft = {**_draft(), "category": category}
+    _save(draft)
+    return redirect(url_for(".details" if draft.get("location") else ".place"), 303)
+
+
+@bp.get("/q/<code>")
+def from_qr(code: str):
+    """Start an entry at the place printed on a QR poster (stable URL)."""
+    location = get_store().locations.get(code[:32])
+    if location is None or not location.get("active"):
+        return render_template("visitor/unknown_place.html", code=code[:32]), 404
+    session.pop("draft", None)
+    session["channel"] = "qr"
+    _save({"location": location["code"]})
+    return redirect(url_for(".home"), 303)
+
+
+@bp.route("/report/place", methods=["GET", "POST"])
+@with_draft
+def place(draft: dict):
+    """Pick the place the matter is about (search or tap)."""
+    errors, status = {}, 200
+    if request.method == "POST":
+        code = "" if "skip" in request.form else request.form.get("location", "")
+        draft["location"], error = service.check_location(get_store(), draft["category"], code)
+        if not error:
+            _save(draft)
+            return redirect(url_for(".details"), 303)
+        errors, status = {"location": error}, 422
+    q = request.args.get("q", "")[:40]
+    context = {"draft": draft, "places": places.search(get_store(), q), "q": q, "errors": errors,
+               "optional": draft["category"] not in service.PLACE_REQUIRED}
+    if htmx.trigger == "place-search":
+        return render_template("visitor/_places.html", **context)
+    return render_template("visitor/place.html", **context), status
+
+
+@bp.route("/report/details", methods=["GET", "POST"])
+@with_draft
+def details(draft: dict):
+    """Describe the matter and leave a name and phone number."""
+    errors = {}
+    if request.method == "POST":
+        fields = {k: request.form.get(k, "") for k in
+                  ("description", "name", "phone", "preferred_at")}
+        clean, errors = service.check_details(fields, draft["category"], now_utc(current_app),
+                                              current_app.config["TZ"])
+        draft.update(fields if errors else clean)
+        _save(draft)  # keep what was typed, even when it needs fixing
+        if not errors:
+            return redirect(url_for(".review"), 303)
+    return render_template("visitor/details.html", draft=draft, errors=errors,
+                           phone_required=draft["category"] in rules.PHONE_REQUIRED), \
+        422 if errors else 200
+
+
+@bp.route("/report/review", methods=["GET", "POST"])
+@with_draft
+def review(draft: dict):
+    """Show the whole entry once more, then record it."""
+    store, errors = get_store(), {}
+    if request.method == "POST":
+        wait = current_app.extensions["rate_limiter"].hit(client_address())
+        if wait:
+            return render_error(429, *MESSAGES[429])
+        try:
+            ticket = service.submit_report(store, draft, channel=_channel(), actor=VISITOR,
+                                           now=now_utc(current_app), tz=current_app.config["TZ"])
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            store.discard_draft(session.pop("draft"))
+            session["receipt"] = ticket["token"]
+            return redirect(url_for(".receipt"), 303)
+    location = store.locations.get(draft["location"]) if draft.get("location") else None
+    return render_template("visitor/review.html", draft=draft, location=location,
+                           errors=errors), 422 if errors else 200
+
+
+@bp.get("/report/receipt")
+def receipt():
+    """Show the ticket number, the QR code of its status page and what happens next."""
+    token = session.get("receipt")
+    status = service.public_status(get_store(), token) if token else None
+    if status is None:
+        return redirect(url_for(".home"), 303)
+    return render_template("visitor/receipt.html", ticket=status,
+                           category=rules.CATEGORIES[status["category"]],
+                           status_url=_public_url(url_for(".status", token=token)),
+                           status_path=url_for(".status", token=token))
+
+
+@bp.post("/reset")
+def reset():
+    """Clear everything for the next visitor (idle timeout or "start over")."""
+    if "draft" in session:
+        get_store().discard_draft(session["draft"])
+    session.clear()
+    return redirect(url_for(".home"), 303)
+
+
+@bp.get("/t/<token>")
+def status(token: str):
+    """The public status page of one ticket (stable URL): masked, no staff notes."""
+    ticket = service.public_status(get_store(), token)
+    if ticket is None:
+        return render_error(404, N_("We could not find this ticket"),
+                            N_("Please check the link or the QR code, or ask at the front desk."))
+    return render_template("visitor/status.html", ticket=ticket,
+                           category=rules.CATEGORIES[ticket["category"]],
+                           status_label=rules.STATUSES[ticket["status"]])
