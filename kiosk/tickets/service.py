@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from .. import ids
@@ -19,6 +19,11 @@ PLACE_REQUIRED = frozenset({"repair", "complaint", "emergency"})
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}[2-9]\d{6,7}|[2-9]\d{6,7}")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
+
+
+def iso(when: datetime) -> str:
+    """Return ``when`` as stored: UTC ISO-8601."""
+    return when.astimezone(timezone.utc).isoformat()
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -121,9 +126,9 @@ def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now:
         data = {**clean, "category": category, "channel": channel, "day": day,
                 "number": f"{rules.CATEGORIES[category].letter}-{local:%m%d}-{n:03d}",
                 "token": ids.new_status_token(tid),
-                "preferred_at": preferred.astimezone(now.tzinfo).isoformat() if preferred else None,
-                "due_at": due.isoformat() if due else None}
-        store.append([{"ticket_id": tid, "type": "reported", "at": now.isoformat(),
+                "preferred_at": iso(preferred) if preferred else None,
+                "due_at": iso(due) if due else None}
+        store.append([{"ticket_id": tid, "type": "reported", "at": iso(now),
                        "actor": actor, "data": data}])
         return store.tickets.get(tid)
 
