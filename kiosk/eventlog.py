@@ -60,6 +60,7 @@ class EventLog:
         self.last_seq = 0
         self.last_hash = GENESIS
         self._file = None
+        self._size = 0  # bytes of the current segment that hold whole, written batches
         self._recover_tail()
 
     # -- opening -----------------------------------------------------------------
@@ -68,20 +69,26 @@ class EventLog:
         return sorted(self.folder.glob(f"{_PREFIX}*{_SUFFIX}"))
 
     def _recover_tail(self) -> None:
-        """Find the last good event; drop a torn last line left by a crash."""
+        """Find the last good event; drop a torn tail left by a crash.
+
+        Only what follows the last readable event is dropped: a damaged line with good
+        events after it is left in place for ``verify`` to report, never truncated away.
+        """
         segments = self.segments()
         while segments:
             path = segments[-1]
             data = path.read_bytes()
-            good_end, last = 0, None
-            for line in data.splitlines(keepends=True):
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    last = json.loads(line)
-                except ValueError:
-                    break
-                good_end += len(line)
+            good_end, last, pos, unreadable, damaged = 0, None, 0, 0, 0
+            for line in data.split(b"\n")[:-1]:  # complete lines only
+                pos += len(line) + 1
+                event = _parse(line)
+                if event is None:
+                    unreadable += 1
+                    continue
+                good_end, last, damaged = pos, event, unreadable
+            if damaged:
+                log.error("event log %s: %d unreadable line(s) before good events; kept for "
+                          "inspection (see verify)", path.name, damaged)
             if good_end < len(data):
                 log.warning("event log %s: dropped a torn last line (%d bytes) after a crash",
                             path.name, len(data) - good_end)
@@ -97,15 +104,19 @@ class EventLog:
             self.last_seq, self.last_hash = last["seq"], last["hash"]
             break
         if segments:
-            self._file = open(segments[-1], "ab")
+            self._open_segment(segments[-1])
         else:
             self._start_segment()
 
-    def _start_segment(self) -> None:
-        """Open a new segment named after the next seq."""
+    def _open_segment(self, path: Path) -> None:
         if self._file:
             self._file.close()
-        self._file = open(self.folder / f"{_PREFIX}{self.last_seq + 1:012d}{_SUFFIX}", "ab")
+        self._file = open(path, "ab", buffering=0)
+        self._size = os.fstat(self._file.fileno()).st_size
+
+    def _start_segment(self) -> None:
+        """Open a new segment named after the next seq."""
+        self._open_segment(self.folder / f"{_PREFIX}{self.last_seq + 1:012d}{_SUFFIX}")
         fsync_dir(self.folder)
 
     def close(self) -> None:
@@ -131,21 +142,34 @@ class EventLog:
         return events
 
     def write(self, events: list[dict]) -> None:
-        """Write prepared events with one write and one fsync."""
+        """Write prepared events with one write and one fsync.
+
+        If the write or the fsync fails (a full disk), the segment is cut back to where
+        the batch began, so no half batch is ever followed by the next append.
+        """
         if not events:
             return
         if events[0]["seq"] != self.last_seq + 1 or events[0]["prev_hash"] != self.last_hash:
             raise ValueError("events were not prepared against the current end of the log")
-        if self._file.tell() >= self.segment_bytes:
+        if self._size >= self.segment_bytes:
             self._start_segment()
-        start = self._file.tell()
+        fd, start = self._file.fileno(), self._size
+        payload = b"".join(canonical(e) + b"\n" for e in events)
         try:
-            self._file.write(b"".join(canonical(e) + b"\n" for e in events))
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if os.fstat(fd).st_size != start:
+                os.ftruncate(fd, start)  # an earlier failed write could not be cut back
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
         except BaseException:
-            self._file.truncate(start)  # never leave half a batch for the next append
+            try:
+                os.ftruncate(fd, start)  # never leave half a batch for the next append
+            except OSError:
+                log.exception("event log: could not cut back a failed write; the next "
+                              "append will")
             raise
+        self._size = start + len(payload)
         self.last_seq, self.last_hash = events[-1]["seq"], events[-1]["hash"]
 
     # -- reading -----------------------------------------------------------------
@@ -165,20 +189,51 @@ class EventLog:
                         yield event
 
     def verify(self) -> list[ChainProblem]:
-        """Check every event's seq, hash and link; return the problems found (none = intact)."""
+        """Check every event's seq, hash and link; return the problems found (none = intact).
+
+        An unreadable line is reported and checking goes on with the next one; a log that
+        ends before the last event this process wrote reports the missing tail.
+        """
         problems: list[ChainProblem] = []
         expected_seq, prev = 1, GENESIS
-        try:
-            for event in self.read():
-                seq = event.get("seq")
-                if seq != expected_seq:
-                    problems.append(ChainProblem(expected_seq, f"missing: found seq {seq} next"))
-                if event.get("prev_hash") != prev:
-                    problems.append(ChainProblem(seq, "link to the previous event is broken"))
-                if event_hash(event) != event.get("hash"):
-                    problems.append(ChainProblem(seq, "content changed: hash does not match"))
-                prev = event.get("hash")
-                expected_seq = (seq or expected_seq) + 1
-        except ValueError as exc:
-            problems.append(ChainProblem(expected_seq, f"unreadable line: {exc}"))
+        for path in self.segments():
+            with open(path, "rb") as f:
+                for line in f:
+                    if not line.endswith(b"\n"):
+                        break  # a torn tail: never acknowledged, dropped on the next open
+                    try:
+                        event = json.loads(line)
+                        if not isinstance(event, dict):
+                            raise ValueError("not a JSON object")
+                    except ValueError as exc:
+                        problems.append(ChainProblem(expected_seq,
+                                                     f"unreadable line in {path.name}: {exc}"))
+                        expected_seq, prev = expected_seq + 1, None
+                        continue
+                    seq = event.get("seq")
+                    if seq != expected_seq:
+                        problems.append(ChainProblem(expected_seq,
+                                                     f"missing: found seq {seq} next"))
+                    if prev is not None and event.get("prev_hash") != prev:
+                        problems.append(ChainProblem(seq, "link to the previous event is broken"))
+                    if event_hash(event) != event.get("hash"):
+                        problems.append(ChainProblem(seq, "content changed: hash does not match"))
+                    prev = event.get("hash")
+                    expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
+        if expected_seq <= self.last_seq:
+            problems.append(ChainProblem(expected_seq, f"missing: the log ends at seq "
+                                                       f"{expected_seq - 1}, {self.last_seq} "
+                                                       f"were written"))
         return problems
+
+
+def _parse(line: bytes) -> dict | None:
+    """Return the event on a complete log line, or None if the line is not one."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    if (not isinstance(event, dict) or not isinstance(event.get("seq"), int)
+            or not isinstance(event.get("hash"), str)):
+        return None
+    return event

@@ -1,10 +1,11 @@
-"""A crash-safe TinyDB storage: atomic whole-file replace, with explicit batching.
+"""A crash-safe TinyDB storage: atomic whole-file replace, written now or deferred.
 
 Stock ``JSONStorage`` rewrites its file in place (a crash tears it) and re-reads it
 on every operation. This storage keeps the document in memory (one writer per
 process, under the store's lock), and writes a temp file in the same folder,
-flushes, fsyncs, ``os.replace``-s it and fsyncs the folder. Inside ``held()``
-writes are gathered and made once when the outermost block ends.
+flushes, fsyncs, ``os.replace``-s it and fsyncs the folder. A ``deferred`` storage
+writes only when ``flush()`` is called: the store does that at its checkpoints, as the
+event log already holds every change durably.
 """
 from __future__ import annotations
 
@@ -25,18 +26,19 @@ class CorruptFile(Exception):
 class AtomicJSONStorage(Storage):
     """TinyDB storage with atomic replace and in-memory reads."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, deferred: bool = False):
         self.path = Path(path)
+        self.deferred = deferred
         self._data: dict | None = None
         self._dirty = False
-        self._holds = 0
         if self.path.exists():
             try:
                 self._data = json.loads(self.path.read_bytes() or b"{}")
             except ValueError as exc:
                 raise CorruptFile(f"{self.path.name}: {exc}") from exc
-            if not isinstance(self._data, dict):
-                raise CorruptFile(f"{self.path.name}: not a JSON object")
+            if not _is_tinydb_document(self._data):
+                raise CorruptFile(f"{self.path.name}: not a TinyDB document "
+                                  f"(tables of documents)")
 
     def read(self) -> dict | None:
         return self._data
@@ -44,28 +46,38 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict) -> None:
         self._data = data
         self._dirty = True
-        if not self._holds:
+        if not self.deferred:
             self.flush()
 
     @contextmanager
     def held(self):
-        """Gather the writes made inside the block into one file write at its end."""
-        self._holds += 1
+        """Gather the writes inside the block into one file write at its end.
+
+        If the block fails, its changes are forgotten (the file still holds the truth).
+        """
+        deferred, self.deferred = self.deferred, True
         try:
             yield
         except BaseException:
-            self._holds -= 1
-            if not self._holds and self._dirty:
-                self.reload()  # drop half-applied changes: the file still holds the truth
+            self.reload()
             raise
-        self._holds -= 1
-        if not self._holds:
+        finally:
+            self.deferred = deferred
+        if not deferred:
             self.flush()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether memory holds changes the file does not have yet."""
+        return self._dirty
 
     def reload(self) -> None:
         """Forget unwritten changes and read the file again."""
         self._dirty = False
-        self._data = json.loads(self.path.read_bytes()) if self.path.exists() else None
+        try:
+            self._data = json.loads(self.path.read_bytes()) if self.path.exists() else None
+        except ValueError as exc:
+            raise CorruptFile(f"{self.path.name}: {exc}") from exc
 
     def flush(self) -> None:
         """Write the document atomically if it changed."""
@@ -81,9 +93,16 @@ class AtomicJSONStorage(Storage):
             os.replace(tmp, self.path)
             fsync_dir(self.path.parent)
         except BaseException:
-            self.reload()  # memory must never run ahead of the file
-            raise
+            tmp.unlink(missing_ok=True)
+            raise  # memory keeps the changes: the next flush tries again
         self._dirty = False
 
     def close(self) -> None:
         self.flush()
+
+
+def _is_tinydb_document(data: object) -> bool:
+    """Whether ``data`` has TinyDB's shape: {table: {doc_id: {field: value}}}."""
+    return isinstance(data, dict) and all(
+        isinstance(table, dict) and all(isinstance(doc, dict) for doc in table.values())
+        for table in data.values())

@@ -1,16 +1,21 @@
-"""Projections: TinyDB views of the event log, rebuilt from it when lost.
+"""Projections: TinyDB views of the event log, kept in memory, checkpointed to disk.
 
 ``Tickets`` keeps open tickets in one small hot file and moves closed ones to a
-file per month of report, so a write costs the same whatever the history.
-``Locations`` keeps the site's places (R17). Each projection records the last seq
-it applied; every ``apply`` is idempotent, so replaying the log is always safe.
+file per month of report, each with an in-memory index, so a submit costs the same
+whatever the history. ``Locations`` keeps the site's places (R17). Every projection
+records the last seq it applied and every ``apply`` is idempotent: after a crash the
+store replays the log since the last checkpoint, and a lost or corrupt file is
+rebuilt from the log.
 """
 from __future__ import annotations
 
 import copy
+import logging
+import os
+import time
 from collections import OrderedDict
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 from tinydb import Query, TinyDB
 from tinydb.table import Document
@@ -19,15 +24,22 @@ from . import ids
 from .jsonstorage import AtomicJSONStorage, CorruptFile
 from .tickets import model
 
+log = logging.getLogger(__name__)
 _META = "_meta"
 
 
+def _open(path: Path) -> TinyDB:
+    return TinyDB(path, storage=AtomicJSONStorage, deferred=True)
+
+
 class Projection:
-    """A TinyDB file that remembers the last seq it applied."""
+    """A TinyDB file that remembers the last seq it applied; written at checkpoints."""
 
     def __init__(self, path: Path):
-        self.db = TinyDB(path, storage=AtomicJSONStorage)
+        self.db = _open(path)
         self._meta = self.db.table(_META)
+        if not isinstance(self.seq, int) or isinstance(self.seq, bool):
+            raise CorruptFile(f"{path.name}: the last applied seq is not a number")
 
     @property
     def storage(self) -> AtomicJSONStorage:
@@ -38,27 +50,63 @@ class Projection:
         doc = self._meta.get(doc_id=1)
         return doc["seq"] if doc else 0
 
-    def _set_seq(self, seq: int) -> None:
-        self._meta.upsert(Document({"seq": seq}, doc_id=1))
-
-    @contextmanager
-    def held(self):
-        """Gather this projection's writes into one atomic write."""
-        with self.storage.held():
-            yield
-
     def apply(self, event: dict) -> None:
         """Apply ``event`` unless already applied, then record its seq."""
         if event["seq"] <= self.seq:
             return
         self._apply(event)
-        self._set_seq(event["seq"])
+        self._meta.upsert(Document({"seq": event["seq"]}, doc_id=1))
 
     def _apply(self, event: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def flush(self) -> None:
+        """Write what changed since the last checkpoint."""
+        self.storage.flush()
+
+    def reload(self) -> None:
+        """Forget what changed since the last checkpoint."""
+        self.storage.reload()
+        self.db.clear_cache()
+
     def close(self) -> None:
         self.db.close()
+
+
+class Archive:
+    """The closed tickets reported in one month, indexed by id and by status token."""
+
+    def __init__(self, path: Path):
+        self.db = _open(path)
+        self.table = self.db.table("tickets")
+        self._ids: dict[str, int] = {}
+        self._tokens: dict[str, int] = {}
+        for doc in self.table.all():
+            self._index(doc, doc.doc_id)
+
+    def _index(self, ticket: dict, doc_id: int) -> None:
+        self._ids[ticket["id"]], self._tokens[ticket["token"]] = doc_id, doc_id
+
+    def get(self, tid: str) -> dict | None:
+        doc_id = self._ids.get(tid)
+        return self.table.get(doc_id=doc_id) if doc_id else None
+
+    def by_token(self, token: str) -> dict | None:
+        doc_id = self._tokens.get(token)
+        return self.table.get(doc_id=doc_id) if doc_id else None
+
+    def put(self, ticket: dict) -> None:
+        """Insert or replace a closed ticket."""
+        doc_id = self._ids.get(ticket["id"])
+        if doc_id:
+            self.table.upsert(Document(ticket, doc_id=doc_id))
+        else:
+            self._index(ticket, self.table.insert(ticket))
+
+    def put_many(self, tickets: list[dict]) -> None:
+        """Insert many new tickets at once (a rebuild)."""
+        for ticket, doc_id in zip(tickets, self.table.insert_multiple(tickets)):
+            self._index(ticket, doc_id)
 
 
 class Tickets(Projection):
@@ -66,63 +114,83 @@ class Tickets(Projection):
 
     ARCHIVES_KEPT = 2
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, read_log: Callable[[], Iterator[dict]]):
         super().__init__(folder / "open.json")
         self.folder = folder
+        self._read_log = read_log
         self.open = self.db.table("tickets")
         self.counters = self.db.table("counters")
         self.months = self.db.table("archive_months")
-        self._archives: OrderedDict[str, TinyDB] = OrderedDict()
-        self._held: ExitStack | None = None
+        self._archives: OrderedDict[str, Archive] = OrderedDict()
         self._by_token = {t["token"]: t["id"] for t in self.open.all()}
 
-    # -- writing -----------------------------------------------------------------
-    @contextmanager
-    def held(self):
-        """Hold the hot file and every archive touched; archives are written first."""
-        try:
-            with self.storage.held(), ExitStack() as stack:
-                for db in self._archives.values():
-                    stack.enter_context(db.storage.held())
-                self._held = stack
-                yield
-        except BaseException:
-            self._by_token = {t["token"]: t["id"] for t in self.open.all()}
-            raise
-        finally:
-            self._held = None
+    # -- archives ------------------------------------------------------------------
+    def _path(self, month: str) -> Path:
+        return self.folder / f"archive-{month}.json"
 
     def check_archives(self) -> None:
-        """Raise CorruptFile if an archive this projection wrote is missing or unreadable."""
+        """Raise CorruptFile if an archive this projection wrote is missing.
+
+        Archives are parsed when first used; an unreadable one is rebuilt then.
+        """
         for doc in self.months.all():
-            path = self.folder / f"archive-{doc['month']}.json"
-            if not path.exists():
-                raise CorruptFile(f"{path.name} is missing")
-            AtomicJSONStorage(path)  # parses the file, or raises CorruptFile
+            if not self._path(doc["month"]).exists():
+                raise CorruptFile(f"{self._path(doc['month']).name} is missing")
 
-    def _archive(self, month: str) -> TinyDB:
-        db = self._archives.pop(month, None)
-        if db is None:
-            if not self.months.contains(Query().month == month):
-                self.months.insert({"month": month})
-            db = TinyDB(self.folder / f"archive-{month}.json", storage=AtomicJSONStorage)
-            if self._held is not None:
-                self._held.enter_context(db.storage.held())
-        self._archives[month] = db
-        while len(self._archives) > self.ARCHIVES_KEPT and self._held is None:
-            self._archives.popitem(last=False)[1].close()
-        return db
+    def _has_archive(self, month: str | None) -> bool:
+        return bool(month) and (month in self._archives or self._path(month).exists())
 
+    def _archive(self, month: str) -> Archive:
+        if not self.months.contains(Query().month == month):
+            self.months.insert({"month": month})
+        archive = self._archives.pop(month, None)
+        if archive is None:
+            try:
+                archive = Archive(self._path(month))
+            except CorruptFile as exc:
+                archive = self._repair(month, exc)
+        self._archives[month] = archive
+        return archive
+
+    def trim(self) -> None:
+        """Write and close the least recently used archives beyond ARCHIVES_KEPT.
+
+        Called between appends only, so a refused batch never reaches a file.
+        """
+        while len(self._archives) > self.ARCHIVES_KEPT:
+            self._archives.popitem(last=False)[1].db.close()  # close() writes it first
+
+    def _repair(self, month: str, problem: Exception) -> Archive:
+        """Rebuild one month's archive from the log after finding it unreadable."""
+        log.error("archive unreadable (%s): rebuilding %s from the event log", problem, month)
+        path, aside = self._path(month), self.folder.parent / "corrupt"
+        aside.mkdir(exist_ok=True)
+        os.replace(path, aside / f"{path.name}.{int(time.time())}")  # kept for a person to see
+        tickets: dict[str, dict] = {}
+        for event in self._read_log():
+            tid = event.get("ticket_id")
+            if tid and ids.month_of(tid) == month:
+                tickets[tid] = model.apply(tickets.get(tid), event)
+        archive = Archive(path)
+        archive.put_many([t for t in tickets.values() if t["status"] == "closed"])
+        archive.db.storage.flush()
+        return archive
+
+    # -- writing -----------------------------------------------------------------
     def _apply(self, event: dict) -> None:
         if not event.get("ticket_id"):
             return
         tid = event["ticket_id"]
         where, doc = self._find(tid)
         ticket = model.apply(doc, event)
+        if event["type"] == "reported":
+            # counted even when the ticket is already projected (a replay over an archive
+            # or an older hot file), so a daily number is never handed out twice
+            self._count(event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1]))
         if ticket is doc:
             return
         if ticket["status"] == "closed":
-            self._archive(ids.month_of(tid)).table("tickets").upsert(ticket, Query().id == tid)
+            self._archive(ids.month_of(tid)).put(ticket)
             if where == "open":
                 self.open.remove(Query().id == tid)
                 self._by_token.pop(ticket["token"], None)
@@ -131,8 +199,6 @@ class Tickets(Projection):
         else:
             self.open.upsert(ticket, Query().id == tid)
             self._by_token[ticket["token"]] = tid
-        if event["type"] == "reported":
-            self._count(event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1]))
 
     def _count(self, day: str, n: int) -> None:
         """Remember the highest daily counter used on a site-local ``day``; keep a week."""
@@ -143,14 +209,51 @@ class Tickets(Projection):
                 oldest = min(d["day"] for d in self.counters.all())
                 self.counters.remove(Query().day == oldest)
 
+    def load(self, events: Iterable[dict]) -> None:
+        """Fold a whole log into this empty projection at once (a rebuild)."""
+        tickets: dict[str, dict] = {}
+        last = 0
+        for event in events:
+            last = event["seq"]
+            tid = event.get("ticket_id")
+            if tid:
+                tickets[tid] = model.apply(tickets.get(tid), event)
+                if event["type"] == "reported":
+                    self._count(event["data"]["day"],
+                                int(event["data"]["number"].rsplit("-", 1)[1]))
+        closed: dict[str, list[dict]] = {}
+        for ticket in tickets.values():
+            if ticket["status"] == "closed":
+                closed.setdefault(ids.month_of(ticket["id"]), []).append(ticket)
+        self.open.insert_multiple(t for t in tickets.values() if t["status"] != "closed")
+        self._by_token = {t["token"]: t["id"] for t in self.open.all()}
+        for month, batch in sorted(closed.items()):
+            self._archive(month).put_many(batch)
+        if last:
+            self._meta.upsert(Document({"seq": last}, doc_id=1))
+
+    def flush(self) -> None:
+        """Write the archives first, then the hot file that records the seq."""
+        for archive in self._archives.values():
+            archive.db.storage.flush()
+        super().flush()
+
+    def reload(self) -> None:
+        for archive in self._archives.values():
+            archive.db.storage.reload()
+            archive.db.close()
+        self._archives.clear()
+        super().reload()
+        self._by_token = {t["token"]: t["id"] for t in self.open.all()}
+
     # -- reading -----------------------------------------------------------------
     def _find(self, tid: str) -> tuple[str | None, dict | None]:
         doc = self.open.get(Query().id == tid)
         if doc is not None:
             return "open", doc
         month = ids.month_of(tid)
-        if month and (self.folder / f"archive-{month}.json").exists():
-            doc = self._archive(month).table("tickets").get(Query().id == tid)
+        if self._has_archive(month):
+            doc = self._archive(month).get(tid)
             if doc is not None:
                 return "archive", doc
         return None, None
@@ -165,9 +268,9 @@ class Tickets(Projection):
         if tid:
             return self.get(tid)
         month = ids.month_of(token)
-        if not month or not (self.folder / f"archive-{month}.json").exists():
+        if not self._has_archive(month):
             return None
-        return copy.deepcopy(self._archive(month).table("tickets").get(Query().token == token))
+        return copy.deepcopy(self._archive(month).by_token(token))
 
     def all_open(self) -> list[dict]:
         """Return copies of every open ticket."""
@@ -179,13 +282,14 @@ class Tickets(Projection):
         return doc["n"] if doc else 0
 
     def close(self) -> None:
-        for db in self._archives.values():
-            db.close()
+        self.flush()
+        for archive in self._archives.values():
+            archive.db.close()
         super().close()
 
 
 class Locations(Projection):
-    """The site's places, by stable code (R17). Drafts share the file: they are small."""
+    """The site's places, by stable code (R17)."""
 
     def __init__(self, folder: Path):
         super().__init__(folder / "meta.json")
@@ -198,6 +302,12 @@ class Locations(Projection):
             for row in event["data"]["rows"]:
                 self.table.upsert({"active": True, "demo": False, **row},
                                   Query().code == row["code"])
+        elif event["type"] == "location_saved":  # added, renamed, retired or restored
+            data, where = event["data"], Query().code == event["data"]["code"]
+            if self.table.contains(where):
+                self.table.update(data, where)  # a demo place stays marked as one
+            else:
+                self.table.insert({"demo": False, **data})
 
     def all(self, active_only: bool = True) -> list[dict]:
         """Return the locations, sorted by building then code."""

@@ -29,7 +29,7 @@ def apply(ticket: dict | None, event: dict) -> dict:
                   **{f: data.get(f) for f in REPORT_FIELDS},
                   "status": rules.initial_status(data["channel"]),
                   "reported_at": event["at"], "closed_at": None, "close_reason": None,
-                  "signed_off": False, "events": []}
+                  "signed_off": False, "acknowledged": False, "events": []}
     else:
         if ticket is None:
             raise rules.RuleError(f"{kind} for a ticket that was never reported")
@@ -40,12 +40,14 @@ def apply(ticket: dict | None, event: dict) -> dict:
             if unknown:
                 raise rules.RuleError(f"cannot amend {sorted(unknown)}")
             ticket.update({field: change["new"] for field, change in data.items()})
-        elif kind == "signed_off":
-            ticket["signed_off"] = True
+        elif kind in ("signed_off", "acknowledged"):
+            ticket[kind] = True
         elif kind == "closed":
             ticket["closed_at"], ticket["close_reason"] = event["at"], data.get("reason", "done")
     ticket["seq"] = event["seq"]
-    ticket["events"].append({k: event[k] for k in ("seq", "type", "at", "actor", "data")})
+    # the timeline keeps who did what and when; a report's fields are the ticket's own
+    ticket["events"].append({"seq": event["seq"], "type": kind, "at": event["at"],
+                             "actor": event["actor"], "data": {} if kind == "reported" else data})
     return ticket
 
 
