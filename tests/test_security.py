@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from conftest import Visitor
+from helpers import Visitor
 from kiosk import create_app
 
 SCRIPT = '<script>alert("x")</script>'

@@ -150,9 +150,9 @@ def test_reset_forgets_the_entry_and_the_language(visitor, client, store):
     visitor.post("/report", {"category": "repair"})
     visitor.post("/report/place", {"location": "DEMO-LIB"})
     visitor.post("/report/details", {"description": "secret detail", "phone": "13812345678"})
-    assert store.locations.db.table("drafts").all()
+    assert store.all_drafts()
     visitor.post("/reset")
-    assert not store.locations.db.table("drafts").all()
+    assert not store.all_drafts()
     html = client.get("/").get_data(as_text=True)
     assert "您好" in html and "secret detail" not in html
     assert client.get("/report/details").status_code == 303
@@ -170,3 +170,12 @@ def test_healthz_answers_json(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json["ok"] is True
     assert response.json["store"]["last_seq"] >= 1  # the demo places
+
+
+def test_the_shared_start_screen_still_gives_each_visitor_their_own_csrf_token(app):
+    from helpers import csrf_token
+    first, second = app.test_client(), app.test_client()
+    token_a, token_b = csrf_token(first), csrf_token(second)
+    assert token_a != token_b and "__csrf_token_hole__" not in first.get("/").get_data(as_text=True)
+    assert first.post("/report", data={"csrf_token": token_b, "category": "repair"}).status_code == 400
+    assert first.post("/report", data={"csrf_token": token_a, "category": "repair"}).status_code == 303

@@ -11,10 +11,14 @@ from functools import wraps
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
                    url_for)
 
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+
 from ..config import now_utc
 from ..errors import MESSAGES, render_error
 from ..extensions import get_store, htmx
 from ..locations import service as places
+from ..qr import public_url
 from ..security import client_address
 from ..tickets import rules, service
 from ..tickets.rules import N_
@@ -37,11 +41,6 @@ def _channel() -> str:
     return session.get("channel", "kiosk")
 
 
-def _public_url(path: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + path
-
-
 def with_draft(view):
     """Send the visitor home when there is no entry in progress; pass the draft on."""
     @wraps(view)
@@ -55,14 +54,35 @@ def with_draft(view):
 
 @bp.get("/")
 def home():
-    """Show the category tiles, and the QR code to continue on a phone."""
+    """Show the category tiles, and the QR code to continue on a phone.
+
+    The start screen is what every passer-by loads: without an entry in progress it
+    is the same for everyone of a language, so it is rendered once and only the
+    CSRF token is filled in per request.
+    """
     if request.args.get("via") == "phone":
         session["channel"] = "qr"
     draft = _draft()
+    if draft:
+        return _render_home(draft)
+    cache = current_app.extensions.setdefault("home_pages", {})
+    key = (str(get_locale()), request.host_url, request.full_path)
+    page = cache.get(key)
+    if page is None:
+        page = _render_home({}, csrf_token=lambda: _CSRF_HOLE)
+        if len(cache) < 32:
+            cache[key] = page
+    return page.replace(_CSRF_HOLE, generate_csrf())
+
+
+_CSRF_HOLE = "__csrf_token_hole__"
+
+
+def _render_home(draft: dict, **extra) -> str:
     location = get_store().locations.get(draft["location"]) if draft.get("location") else None
     return render_template("visitor/home.html", categories=rules.CATEGORIES.values(),
                            draft=draft, location=location,
-                           phone_url=_public_url(url_for(".home", via="phone")))
+                           phone_url=public_url(url_for(".home", via="phone")), **extra)
 
 
 @bp.post("/report")
@@ -159,7 +179,7 @@ def receipt():
         return redirect(url_for(".home"), 303)
     return render_template("visitor/receipt.html", ticket=status,
                            category=rules.CATEGORIES[status["category"]],
-                           status_url=_public_url(url_for(".status", token=token)),
+                           status_url=public_url(url_for(".status", token=token)),
                            status_path=url_for(".status", token=token))
 
 

@@ -1,9 +1,12 @@
 // Kiosk idle reset: after a while without a touch, warn with a visible countdown,
-// then clear the screen for the next visitor. Configured by #idle-config
-// (data-idle, data-countdown, in seconds); pages without it never reset.
+// then clear the screen for the next visitor (or sign staff out). Configured by
+// #idle-config (data-idle, data-countdown in seconds; data-keepalive: a staff URL
+// pinged now and then while someone touches the screen); pages without it never reset.
+// Staff console: an emergency row (.alarm-badge) beeps until someone acknowledges it.
 (function () {
   "use strict";
-  var idleTimer = null, tickTimer = null, remaining = 0;
+  var idleTimer = null, tickTimer = null, remaining = 0, lastPing = Date.now(), audio = null;
+  var PING_EVERY_MS = 30000;
 
   function el(id) { return document.getElementById(id); }
 
@@ -38,13 +41,39 @@
     }, 1000);
   }
 
+  function keepAlive() {
+    var cfg = el("idle-config");
+    if (!cfg || !cfg.dataset.keepalive || Date.now() - lastPing < PING_EVERY_MS) return;
+    lastPing = Date.now();
+    fetch(cfg.dataset.keepalive, { credentials: "same-origin" }).catch(function () {});
+  }
+
+  function activity() {
+    if (idleTimer || tickTimer) { arm(); keepAlive(); }
+  }
+
+  function beep() {
+    if (!audio || !document.querySelector(".alarm-badge")) return;
+    var osc = audio.createOscillator(), gain = audio.createGain();
+    osc.frequency.value = 880; gain.gain.value = 0.2;
+    osc.connect(gain); gain.connect(audio.destination);
+    osc.start(); osc.stop(audio.currentTime + 0.4);
+  }
+
   ["pointerdown", "keydown", "input", "wheel", "touchstart"].forEach(function (type) {
-    document.addEventListener(type, function () { if (idleTimer || tickTimer) arm(); },
-                              { capture: true, passive: true });
+    document.addEventListener(type, activity, { capture: true, passive: true });
   });
+  document.addEventListener("pointerdown", function () {
+    // browsers allow sound only after a touch
+    if (!audio && window.AudioContext) { audio = new AudioContext(); beep(); }
+  }, { once: true });
   document.addEventListener("click", function (e) {
-    if (e.target && e.target.id === "idle-stay") arm();
+    if (e.target && e.target.id === "idle-stay") { arm(); lastPing = 0; keepAlive(); }
   });
-  document.addEventListener("htmx:afterSettle", arm);
+  // a new page (boosted navigation) re-arms the timer; background polls do not
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail && e.detail.boosted) arm();
+    beep();
+  });
   document.addEventListener("DOMContentLoaded", arm);
 })();

@@ -18,7 +18,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobil
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        item.add_marker(pytest.mark.e2e)
+        if "e2e" in item.path.parts:  # the hook sees the whole session's items
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -79,12 +80,75 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, **TABLET}
 
 
+def _outside(urls):
+    return [u for u in urls if urlsplit(u).hostname not in ("127.0.0.1",)
+            and not u.startswith(("data:", "about:"))]
+
+
 @pytest.fixture
 def requests_seen(page):
     """Record every request the page makes, to check that none leaves the machine."""
     seen = []
     page.on("request", lambda request: seen.append(request.url))
     yield seen
-    outside = [u for u in seen if urlsplit(u).hostname not in ("127.0.0.1",)
-               and not u.startswith(("data:", "about:"))]
+    outside = _outside(seen)
     assert not outside, f"requests left 127.0.0.1: {outside}"
+
+
+def _watch_errors(page, errors: list) -> None:
+    """Collect script errors, console errors (a CSP violation is one) and failed loads of
+    styles, scripts and images; a page answered with 404 or 422 on purpose is no error."""
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type not in ("document", "xhr", "fetch")
+            else None)
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url} {r.failure}")
+            if r.resource_type not in ("document", "xhr", "fetch") else None)
+
+
+@pytest.fixture
+def page_errors(page):
+    """Record script errors, CSP violations and failed subresources, to check for none."""
+    errors = []
+    _watch_errors(page, errors)
+    yield errors
+    assert not errors, f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def open_phone(browser):
+    """Open pages in 390x844 touch phones, on any server; each checks when the test ends,
+    like ``requests_seen`` and ``page_errors``, that nothing left 127.0.0.1 and no errors."""
+    opened = []
+
+    def open_page(base_url: str):
+        context = browser.new_context(**PHONE, base_url=base_url)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        seen, errors = [], []
+        page.on("request", lambda request: seen.append(request.url))
+        _watch_errors(page, errors)
+        opened.append((context, seen, errors))
+        return page
+
+    yield open_page
+    for context, seen, errors in opened:
+        context.close()
+        assert not _outside(seen), f"requests left 127.0.0.1: {_outside(seen)}"
+        assert not errors, f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def phone_page(open_phone, live_server):
+    """A page in a 390x844 touch phone, on the session's kiosk (see ``open_phone``)."""
+    return open_phone(live_server.url)
+
+
+@pytest.fixture
+def page(page):
+    """pytest-playwright's page, with bounded waits: a step that hangs fails in 10 s, not 30."""
+    page.set_default_timeout(10_000)
+    return page
