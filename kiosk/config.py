@@ -20,6 +20,7 @@ DEFAULTS = {
     "IDLE_SECONDS": 90,            # kiosk: warn after this long without a touch
     "IDLE_COUNTDOWN_SECONDS": 15,  # ...then count down this long and clear the screen
     "RECEIPT_SECONDS": 60,         # the receipt clears itself after this long
+    "STAFF_IDLE_SECONDS": 120,     # staff mode signs out after this long without a touch
     "RATE_LIMIT": 10,              # submissions per client...
     "RATE_WINDOW_SECONDS": 600,    # ...in this window
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -30,6 +31,13 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "DEMO_LOCATIONS": True,        # seed clearly marked demo places on a first start
     "CLOCK": None,                 # tests inject a callable returning an aware UTC datetime
+    "HQ_URL": None,                # sync to HQ (sync/PROTOCOL.md); with SITE_ID, HQ_KEY_ID,
+    "HQ_KEY_ID": None,             # HQ_KEY, or saved once from the manager's console into
+    "HQ_KEY": None,                # data/sync-settings.json (0600); the key is a secret
+    "SYNC_AUTOSTART": None,        # None: start the sync worker unless TESTING
+    "SYNC_BACKOFF_BASE": 2.0,      # seconds; unknown outcomes back off with full jitter...
+    "SYNC_BACKOFF_CAP": 600.0,     # ...up to this
+    "SYNC_ALARM_RETRY": 600.0,     # seconds between retries after a refusal (400/401/403/409)
 }
 
 

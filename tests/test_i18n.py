@@ -15,10 +15,10 @@ KEYWORDS = {"_": None, "gettext": None, "N_": None}
 
 def extracted_msgids() -> set[str]:
     found = set()
-    for folder, method in (("kiosk", "python"), ("templates", "jinja2")):
-        for _, _, message, _, _ in extract_from_dir(
-                ROOT / folder, method_map=[("**.py", "python")] if method == "python"
-                else [("**.html", "jinja2")], keywords=KEYWORDS):
+    for folder, pattern, method in (("kiosk", "**.py", "python"), ("sync", "*.py", "python"),
+                                    ("templates", "**.html", "jinja2")):
+        for _, _, message, _, _ in extract_from_dir(ROOT / folder, method_map=[(pattern, method)],
+                                                    keywords=KEYWORDS):
             found.add(message if isinstance(message, str) else message[0])
     return found
 

@@ -170,6 +170,9 @@ def test_healthz_answers_json(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json["ok"] is True
     assert response.json["store"]["last_seq"] >= 1  # the demo places
+    sync = response.json["sync"]
+    assert sync["configured"] is False and sync["waiting"] == response.json["store"]["last_seq"]
+    assert "key" not in str(sync).lower()
 
 
 def test_the_shared_start_screen_still_gives_each_visitor_their_own_csrf_token(app):

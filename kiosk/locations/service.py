@@ -1,4 +1,9 @@
-"""The site's places (R17): import, demo places, search. Plain functions over the store."""
+"""The site's places (R17): import, add, rename, retire, demo places, search.
+
+Plain functions over the store. Every change is an event signed by its actor (R8):
+``locations_imported`` for a CSV, ``location_saved`` for one place. A place is never
+deleted: retiring keeps its row (and old tickets' references) with ``active`` False.
+"""
 from __future__ import annotations
 
 import csv
@@ -7,11 +12,25 @@ import re
 from datetime import datetime
 
 from ..store import Store
-from ..validation import clean_text
+from ..tickets.rules import N_
+from ..validation import REQUIRED, Message, ValidationError, clean_text
 
 HEADER = ["code", "name_zh", "name_en", "building"]
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 SYSTEM = {"role": "system", "id": "system", "name": "system"}
+MAX_NAME = 80
+
+BAD_CODE = Message(N_("Use 1 to 32 letters, digits, - or _ (no spaces)."))
+CODE_EXISTS = Message(N_("A place with this code exists already. Rename it in the list instead."))
+# CSV problems: lower case, as the command line prints them after "places.csv:4: "
+BAD_HEADER = N_("the header must be %(header)s")
+BAD_COLUMNS = N_("expected %(expected)s columns, found %(found)s")
+BAD_CSV_CODE = N_("code %(code)s must be 1-32 letters, digits, - or _")
+SAME_CODE = N_("code %(code)s already on line %(line)s")
+BAD_CELL = N_("%(column)s is empty, too long or has control characters")
+NO_ROWS = N_("no locations in the file")
+NO_FILE = N_("choose a CSV file first")
+NOT_UTF8 = N_("the file is not UTF-8 text (in Excel, save it as \"CSV UTF-8\")")
 
 DEMO = [
     {"code": "DEMO-T1", "name_zh": "1号教学楼", "name_en": "Teaching Building 1", "building": "1号教学楼"},
@@ -26,11 +45,21 @@ DEMO = [
 
 
 class BadCSV(ValueError):
-    """A CSV with bad rows: ``problems`` lists (line number, what is wrong)."""
+    """A CSV with bad rows: ``messages`` lists (line number, Message) for the screen,
+    ``problems`` the same in English for the shell. Line 0 is the file as a whole."""
 
-    def __init__(self, problems: list[tuple[int, str]]):
-        super().__init__("; ".join(f"line {n}: {p}" for n, p in problems))
-        self.problems = problems
+    def __init__(self, messages: list[tuple[int, Message]]):
+        self.messages = messages
+        self.problems = [(n, m.text % m.params) for n, m in messages]
+        super().__init__("; ".join(f"line {n}: {p}" for n, p in self.problems))
+
+
+class UnknownPlace(LookupError):
+    """No place, active or retired, has this code."""
+
+
+def _problem(text: str, **params) -> Message:
+    return Message(text, params)
 
 
 def parse_csv(text: str) -> list[dict]:
@@ -39,33 +68,33 @@ def parse_csv(text: str) -> list[dict]:
     :raises BadCSV: listing every bad row by line number; nothing is imported.
     """
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    problems: list[tuple[int, str]] = []
+    problems: list[tuple[int, Message]] = []
     header = next(reader, None)
     if [h.strip() for h in header or []] != HEADER:
-        raise BadCSV([(1, f"the header must be {','.join(HEADER)}")])
+        raise BadCSV([(1, _problem(BAD_HEADER, header=",".join(HEADER)))])
     rows, seen = [], {}
     for row in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(HEADER):
-            problems.append((line, f"expected {len(HEADER)} columns, found {len(row)}"))
+            problems.append((line, _problem(BAD_COLUMNS, expected=len(HEADER), found=len(row))))
             continue
         code, name_zh, name_en, building = (cell.strip() for cell in row)
         if not CODE.fullmatch(code):
-            problems.append((line, f"code {code!r} must be 1-32 letters, digits, - or _"))
+            problems.append((line, _problem(BAD_CSV_CODE, code=repr(code))))
         elif code in seen:
-            problems.append((line, f"code {code} already on line {seen[code]}"))
+            problems.append((line, _problem(SAME_CODE, code=code, line=seen[code])))
         seen.setdefault(code, line)
         for label, value, required in (("name_zh", name_zh, True), ("name_en", name_en, False),
                                        ("building", building, False)):
-            if clean_text(value, max_len=80, required=required)[1]:
-                problems.append((line, f"{label} is empty, too long or has control characters"))
+            if clean_text(value, max_len=MAX_NAME, required=required)[1]:
+                problems.append((line, _problem(BAD_CELL, column=label)))
         rows.append({"code": code, "name_zh": name_zh, "name_en": name_en, "building": building})
     if problems:
         raise BadCSV(problems)
     if not rows:
-        raise BadCSV([(1, "no locations in the file")])
+        raise BadCSV([(1, _problem(NO_ROWS))])
     return rows
 
 
@@ -76,6 +105,122 @@ def import_rows(store: Store, rows: list[dict], now: datetime, actor: dict = SYS
         store.append([{"ticket_id": None, "type": "locations_imported", "at": now.isoformat(),
                        "actor": actor, "data": {"rows": rows, "replace_demo": replace_demo}}])
     return len(rows)
+
+
+def import_csv(store: Store, data: bytes, now: datetime, actor: dict) -> int:
+    """Check an uploaded CSV file and import it as :func:`import_rows` does; return the count.
+
+    :raises BadCSV: the file is missing, not UTF-8, or has bad rows; nothing is imported.
+    """
+    if not data:
+        raise BadCSV([(0, _problem(NO_FILE))])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadCSV([(0, _problem(NOT_UTF8))]) from None
+    return import_rows(store, parse_csv(text), now, actor)
+
+
+def _clean(fields: dict) -> dict:
+    """Return the checked fields of one place, or raise ValidationError."""
+    code = clean_text(fields.get("code"), max_len=64)[0]
+    clean, errors = {"code": code}, {}
+    if not CODE.fullmatch(code):
+        errors["code"] = BAD_CODE if code else REQUIRED
+    for name, required in (("name_zh", True), ("name_en", False), ("building", False)):
+        clean[name], error = clean_text(fields.get(name), max_len=MAX_NAME, required=required)
+        if error:
+            errors[name] = error
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _record(store: Store, place: dict, now: datetime, actor: dict) -> dict:
+    store.append([{"ticket_id": None, "type": "location_saved", "at": now.isoformat(),
+                   "actor": actor, "data": place}])
+    return store.locations.get(place["code"])
+
+
+def save_location(store: Store, fields: dict, now: datetime, actor: dict, *,
+                  new: bool = False) -> dict:
+    """Add a place (``new``) or rename the place with that code; return it as saved.
+
+    Adding the code of a retired place brings it back with the new names. A rename
+    keeps the place active or retired; the old names stay in the event log (R6).
+    :raises ValidationError: a bad field, or ``new`` with the code of an active place.
+    :raises UnknownPlace: a rename of a code that no place has.
+    """
+    place = _clean(fields)
+    with store.lock:
+        old = store.locations.get(place["code"])
+        if new and old and old["active"]:
+            raise ValidationError({"code": CODE_EXISTS})
+        if not new and old is None:
+            raise UnknownPlace(place["code"])
+        place["active"] = True if new else old["active"]
+        if old and all(old.get(k) == v for k, v in place.items()):
+            return old  # nothing changed (a second tap): nothing to record
+        return _record(store, place, now, actor)
+
+
+def _set_active(store: Store, code: str, active: bool, now: datetime, actor: dict) -> dict:
+    with store.lock:
+        old = store.locations.get(code)
+        if old is None:
+            raise UnknownPlace(code)
+        if old["active"] == active:
+            return old
+        place = {k: old.get(k) or "" for k in HEADER}
+        return _record(store, {**place, "active": active}, now, actor)
+
+
+def retire(store: Store, code: str, now: datetime, actor: dict) -> dict:
+    """Retire a place: visitors no longer see it and its QR code says so; its row stays.
+
+    :raises UnknownPlace: no place has ``code``.
+    """
+    return _set_active(store, code, False, now, actor)
+
+
+def restore(store: Store, code: str, now: datetime, actor: dict) -> dict:
+    """Bring a retired place back, with its names as they were.
+
+    :raises UnknownPlace: no place has ``code``.
+    """
+    return _set_active(store, code, True, now, actor)
+
+
+def all_places(store: Store) -> list[dict]:
+    """Return every place, active and retired, sorted by building then code."""
+    with store.lock:
+        return store.locations.all(active_only=False)
+
+
+def get_place(store: Store, code: str) -> dict:
+    """Return the place with ``code``, active or retired.
+
+    :raises UnknownPlace: no place has ``code``.
+    """
+    with store.lock:
+        place = store.locations.get(code)
+    if place is None:
+        raise UnknownPlace(code)
+    return place
+
+
+def poster_places(store: Store, code: str = "") -> list[dict]:
+    """Return the active places to print QR posters for: all of them, or only ``code``.
+
+    :raises UnknownPlace: ``code`` is given but is not an active place.
+    """
+    if not code:
+        with store.lock:
+            return store.locations.all()
+    place = get_place(store, code)
+    if not place["active"]:
+        raise UnknownPlace(code)
+    return [place]
 
 
 def ensure_demo(store: Store, now: datetime) -> None:

@@ -70,6 +70,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None, str | None]] = {
     "confirmed": (frozenset({"new"}), "open", N_("Confirmed by the front desk")),
     "amended": (frozenset({"new", "open", "dispatched", "in_progress", "resolved"}), None, None),
     "noted": (frozenset(STATUSES), None, None),
+    "acknowledged": (frozenset({"new", "open"}), None, None),
     "dispatched": (frozenset({"open"}), "dispatched", N_("Maintenance dispatched")),
     "arrived": (frozenset({"dispatched"}), "in_progress", N_("Maintenance on site")),
     "signed_off": (frozenset({"open"}), None, N_("Reviewed by the customer-service manager")),
@@ -87,6 +88,21 @@ CLOSE_REASONS = {
     "spam": N_("Spam"),
     "withdrawn": N_("Withdrawn by the visitor"),
 }
+
+
+#: What the staff timeline calls each event type.
+EVENT_LABELS = {
+    "reported": N_("Reported"), "confirmed": N_("Confirmed"), "amended": N_("Corrected"),
+    "noted": N_("Note"), "acknowledged": N_("Emergency acknowledged"),
+    "dispatched": N_("Dispatched"), "arrived": N_("On site"), "signed_off": N_("Signed off"),
+    "transferred": N_("Transferred"), "resolved": N_("Handled"), "revisited": N_("Called back"),
+    "closed": N_("Closed"),
+}
+
+
+#: What the staff pages call each field of a ticket.
+FIELD_LABELS = {"category": N_("Matter"), "location": N_("Place"), "description": N_("Details"),
+                "name": N_("Name"), "phone": N_("Phone")}
 
 
 class RuleError(ValueError):

@@ -1,0 +1,161 @@
+"""Staff sign-in on the kiosk: name and PIN, first-run setup, idle sign-out.
+
+The signed-in member lives in the session as ``staff_id`` and ``staff_seen`` (epoch
+seconds of the app clock). A session untouched for ``STAFF_IDLE_SECONDS`` is signed
+out; background polling (``HX-Trigger: queue-rows``) never keeps one alive. Signing in
+detaches a visitor's entry in progress from the session; the draft itself stays in the
+store for the receptionist to pick up (R3).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
+                   session, url_for)
+
+from ..config import now_utc
+from ..i18n import local_time
+from ..tickets.rules import N_
+from ..validation import REQUIRED, Message, ValidationError
+from . import current_staff
+from .accounts import BadSignIn, LockedOut, SetupClosed, StaffDirectory, check_new_account
+
+bp = Blueprint("auth", __name__)
+
+STAFF_KEYS = ("staff_id", "staff_seen")
+#: The id of the element whose background polling must not keep a session alive.
+POLLING_TRIGGERS = frozenset({"queue-rows", "sync-panel"})
+PINS_DIFFER = Message(N_("The two PINs are not the same."))
+LOCKED = N_("Too many wrong PINs. This account is locked until %(time)s; please try again then.")
+
+
+def init_staff(app: Flask) -> StaffDirectory:
+    """Open the staff directory of the app's data folder (after the store)."""
+    directory = StaffDirectory(Path(app.config["DATA_DIR"]) / "staff.json",
+                               app.extensions["kiosk_store"])
+    app.extensions["staff_directory"] = directory
+    return directory
+
+
+def get_directory() -> StaffDirectory:
+    """Return the staff directory of the current app."""
+    return current_app.extensions["staff_directory"]
+
+
+def _forget() -> None:
+    for key in STAFF_KEYS:
+        session.pop(key, None)
+
+
+def load_signed_in_staff() -> dict | None:
+    """Return the signed-in staff member (id, name, role), or None (then signed out)."""
+    staff_id, seen = session.get("staff_id"), session.get("staff_seen")
+    if not staff_id or not isinstance(seen, (int, float)):
+        _forget()
+        return None
+    now = now_utc(current_app).timestamp()
+    if now - seen > current_app.config["STAFF_IDLE_SECONDS"]:
+        _forget()
+        return None
+    staff = get_directory().get(staff_id)
+    if staff is None or not staff["active"]:
+        _forget()
+        return None
+    if request.headers.get("HX-Trigger") not in POLLING_TRIGGERS:
+        session["staff_seen"] = now
+    return {"id": staff["id"], "name": staff["name"], "role": staff["role"]}
+
+
+def _sign_in(staff: dict) -> None:
+    """Put ``staff`` in the session; the visitor's entry stays in the store, not here."""
+    session.pop("draft", None)
+    session.pop("receipt", None)
+    session["staff_id"] = staff["id"]
+    session["staff_seen"] = now_utc(current_app).timestamp()
+
+
+def _safe_next(target: str | None) -> str:
+    """Return ``target`` if it is a page under /staff on this server, else the console."""
+    from . import bp as staff_bp
+
+    prefix = staff_bp.url_prefix.rstrip("/")
+    if target and target.isprintable() and "\\" not in target and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not (parts.scheme or parts.netloc) and (parts.path == prefix
+                                                    or parts.path.startswith(prefix + "/")):
+            return target
+    return prefix + "/"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with a name and a PIN."""
+    directory = get_directory()
+    if directory.is_empty():
+        return redirect(url_for(".setup"), 303)
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET" and current_staff() is not None:
+        return redirect(target, 303)
+    errors: dict[str, Message] = {}
+    problem, status, headers = None, 200, {}
+    name = ""
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()[:80]
+        pin = request.form.get("pin", "")
+        if not name:
+            errors["name"] = REQUIRED
+        if not pin:
+            errors["pin"] = REQUIRED
+        if errors:
+            status = 422
+        else:
+            now = now_utc(current_app)
+            try:
+                staff = directory.authenticate(name, pin, now)
+            except LockedOut as exc:
+                problem = Message(LOCKED, {"time": local_time(exc.until, "time")})
+                status = 429
+                headers["Retry-After"] = str(max(1, int((exc.until - now).total_seconds())))
+            except BadSignIn as exc:
+                problem, status = exc.message, 422
+            else:
+                _sign_in(staff)
+                return redirect(target, 303)
+    return render_template("staff/login.html", name=name, errors=errors, problem=problem,
+                           next=target), status, headers
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First run only: create the first customer-service manager, then sign them in."""
+    directory = get_directory()
+    if not directory.is_empty():
+        abort(404)
+    errors: dict[str, Message] = {}
+    name = ""
+    if request.method == "POST":
+        name = request.form.get("name", "")
+        pin, again = request.form.get("pin", ""), request.form.get("pin_again", "")
+        _, errors = check_new_account(name, "manager", pin)
+        if "pin" not in errors and pin != again:
+            errors["pin_again"] = PINS_DIFFER
+        if not errors:
+            try:
+                staff = directory.add(name, "manager", pin, actor=None,
+                                      now=now_utc(current_app), first=True)
+            except SetupClosed:
+                abort(404)
+            except ValidationError as exc:
+                errors = dict(exc.errors)
+            else:
+                _sign_in(staff)
+                return redirect(_safe_next(None), 303)
+    return render_template("staff/setup.html", name=name, errors=errors), 422 if errors else 200
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out and hand the tablet back to visitors."""
+    _forget()
+    return redirect(url_for("visitor.home"), 303)

@@ -1,0 +1,155 @@
+"""The receptionist's console: the queue, a ticket's detail, confirm, record, amend, close.
+
+Views stay thin: parse, call one function of ``kiosk.tickets.actions`` / ``queue``,
+render. Validation errors re-render the same page with 422; a step the rules refuse
+answers 409 with a message.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..config import now_utc
+from ..errors import render_error
+from ..extensions import get_store, htmx
+from ..tickets import actions, queue, rules
+from ..tickets.rules import N_
+from ..validation import ValidationError
+from . import actor
+
+bp = Blueprint("console", __name__)
+
+GREETINGS = {
+    "phone": N_("Hello, customer service. How may I help you?"),
+    "walk_in": N_("Hello! Please have a seat. (Greet first: Hello teacher! Hello! Good morning!) "
+                  "Offer a seat and water."),
+}
+REFUSED = (N_("That step is not possible now"),
+           N_("The ticket has moved on since this page was opened. Please look at it again."))
+
+
+def _now():
+    return now_utc(current_app)
+
+
+def _lang() -> str:
+    return get_locale().language
+
+
+def _ticket_or_404(tid: str) -> dict:
+    ticket = get_store().tickets.get(tid[:40])
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+@bp.get("/")
+def index():
+    """The queue: emergencies pinned, new entries first, then open tickets by due time."""
+    filters = {k: request.args.get(k, "")[:40] for k in queue.FILTERS}
+    rows = queue.build(get_store(), _now(), current_app.config["TZ"], filters, _lang())
+    context = {"rows": rows, "filters": filters, "now": _now()}
+    if htmx.trigger == "queue-rows":
+        return render_template("staff/_queue_rows.html", **context)
+    return render_template("staff/queue.html", drafts=get_store().all_drafts(),
+                           places=get_store().locations.all(), **context)
+
+
+@bp.get("/ping")
+def ping():
+    """Keep a staff session alive while the receptionist touches the screen."""
+    return "", 204
+
+
+@bp.get("/t/<tid>")
+def ticket(tid: str):
+    """Everything about one ticket, with its full signed timeline."""
+    return _render_ticket(_ticket_or_404(tid))
+
+
+def _render_ticket(ticket: dict, errors: dict | None = None, form: dict | None = None,
+                   status: int = 200):
+    store = get_store()
+    locations = {loc["code"]: loc for loc in store.locations.all(False)}
+    return render_template("staff/ticket.html", ticket=ticket, locations=locations,
+                           places=store.locations.all(), errors=errors or {},
+                           form=form or {}, due_state=queue.due_state(
+                               _parse(ticket.get("due_at")), _now())), status
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _act(tid: str, action, *args):
+    """Run a ticket action; re-render with errors (422) or the refusal (409)."""
+    ticket = _ticket_or_404(tid)
+    try:
+        action(get_store(), tid, *args, actor=actor(), now=_now())
+    except ValidationError as exc:
+        return _render_ticket(ticket, exc.errors, request.form.to_dict(), 422)
+    except rules.RuleError:
+        return render_error(409, *REFUSED)
+    return redirect(url_for(".ticket", tid=tid), 303)
+
+
+@bp.post("/t/<tid>/confirm")
+def confirm(tid: str):
+    """Confirm a visitor's entry, correcting category, place or wording if needed."""
+    return _act(tid, actions.confirm, _corrections())
+
+
+@bp.post("/t/<tid>/amend")
+def amend(tid: str):
+    """Correct a ticket; the old values stay visible, struck through."""
+    return _act(tid, actions.amend, _corrections())
+
+
+def _corrections() -> dict:
+    return {k: request.form[k] for k in ("category", "location", "description", "name", "phone")
+            if k in request.form}
+
+
+@bp.post("/t/<tid>/note")
+def note(tid: str):
+    """Add a staff note."""
+    return _act(tid, actions.add_note, request.form.get("note", ""))
+
+
+@bp.post("/t/<tid>/acknowledge")
+def acknowledge(tid: str):
+    """Silence an emergency's alarm: someone is on it."""
+    return _act(tid, actions.acknowledge)
+
+
+@bp.post("/t/<tid>/close")
+def close(tid: str):
+    """Close a ticket with a reason; nothing is ever deleted."""
+    return _act(tid, actions.close, request.form.get("reason", ""))
+
+
+@bp.route("/record/<channel>", methods=["GET", "POST"])
+def record(channel: str):
+    """Record a phone call or a walk-in, with the greeting script as a reminder."""
+    if channel not in GREETINGS:
+        abort(404)
+    store, errors = get_store(), {}
+    draft_id = request.values.get("draft", "")[:40]
+    form = store.get_draft(draft_id) if draft_id else {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            ticket = actions.record(store, form, channel, actor=actor(), now=_now(),
+                                    tz=current_app.config["TZ"],
+                                    received_at=form.get("received_at", ""))
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            if draft_id:
+                store.discard_draft(draft_id)
+            return redirect(url_for(".ticket", tid=ticket["id"]), 303)
+    return render_template("staff/record.html", channel=channel, greeting=GREETINGS[channel],
+                           form=form, errors=errors, draft_id=draft_id,
+                           places=store.locations.all()), 422 if errors else 200

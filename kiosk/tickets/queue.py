@@ -1,0 +1,83 @@
+"""The receptionist's queue: what came in, what waits, what is late (R14).
+
+Emergencies not yet acknowledged are pinned on top; then new visitor entries; then
+the other open tickets, earliest due first. Plain Python over the store.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ..store import Store
+
+DUE_SOON = timedelta(minutes=10)
+FILTERS = ("category", "status", "place", "date", "q")
+
+
+@dataclass
+class Row:
+    """One ticket as the queue shows it."""
+
+    id: str
+    number: str
+    category: str
+    channel: str
+    status: str
+    place: str
+    name: str
+    reported_at: datetime
+    age_minutes: int
+    due_at: datetime | None
+    due_state: str  # "late", "soon", "ok" or ""
+    alarm: bool
+
+
+def due_state(due: datetime | None, now: datetime, soon: timedelta = DUE_SOON) -> str:
+    """Return "late", "soon" or "ok" for a due time, or "" when nothing is due."""
+    if due is None:
+        return ""
+    if now > due:
+        return "late"
+    return "soon" if due - now <= soon else "ok"
+
+
+def _matches(ticket: dict, filters: dict, tz: ZoneInfo) -> bool:
+    if filters.get("category") and ticket["category"] != filters["category"]:
+        return False
+    if filters.get("status") and ticket["status"] != filters["status"]:
+        return False
+    if filters.get("place") and ticket["location"] != filters["place"]:
+        return False
+    if filters.get("date"):
+        local = datetime.fromisoformat(ticket["reported_at"]).astimezone(tz)
+        if local.date().isoformat() != filters["date"]:
+            return False
+    q = (filters.get("q") or "").strip().casefold()
+    if q:
+        haystack = " ".join(str(ticket.get(k) or "") for k in ("number", "name", "phone"))
+        if q not in haystack.casefold():
+            return False
+    return True
+
+
+def build(store: Store, now: datetime, tz: ZoneInfo, filters: dict | None = None,
+          lang: str = "zh") -> list[Row]:
+    """Return the open tickets that match ``filters``, in queue order."""
+    filters = filters or {}
+    with store.lock:
+        tickets = [t for t in store.tickets.all_open() if _matches(t, filters, tz)]
+        names = {loc["code"]: (loc["name_zh"] if lang == "zh" else loc.get("name_en")
+                               or loc["name_zh"]) for loc in store.locations.all(False)}
+    rows = []
+    for t in tickets:
+        reported = datetime.fromisoformat(t["reported_at"])
+        due = datetime.fromisoformat(t["due_at"]) if t.get("due_at") else None
+        alarm = t["category"] == "emergency" and not t.get("acknowledged")
+        rows.append(Row(t["id"], t["number"], t["category"], t["channel"], t["status"],
+                        names.get(t["location"], t["location"] or ""), t.get("name") or "",
+                        reported, max(0, int((now - reported).total_seconds() // 60)), due,
+                        due_state(due, now), alarm))
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    rows.sort(key=lambda r: (not r.alarm, r.status != "new", r.due_at or far, r.reported_at))
+    return rows

@@ -1,0 +1,127 @@
+"""HQ: the headquarters server every kiosk pushes its hash-chained event log to.
+
+``create_hq_app(test_config=None)`` builds the Flask app: the signed ingest API
+(``POST /api/v1/sites/<site_id>/events``, see ``sync/PROTOCOL.md``) and a signed-in
+dashboard over all sites. Data lives in ``DATA_DIR`` (default ``./hq-data``): the
+SQLite database and a generated secret key. Settings: defaults below, then
+``<data>/config.py``, then ``HQ_*`` environment variables, then ``test_config``.
+The UI is plain English (an office tool); it is not translated.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from sync import protocol
+
+csrf = CSRFProtect()
+
+DEFAULTS = {
+    "DATA_DIR": "hq-data",
+    "TZ_NAME": "Asia/Shanghai",      # the zone the dashboard shows times in
+    "IDLE_SECONDS": 3600,            # a dashboard session idle this long is signed out
+    "MAX_CONTENT_LENGTH": protocol.MAX_BODY_BYTES,
+    "SESSION_COOKIE_NAME": "hq_session",  # not the kiosk's cookie on the same host
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "CLOCK": None,                   # tests inject a callable returning an aware UTC datetime
+}
+
+
+def create_hq_app(test_config: dict | None = None) -> Flask:
+    """Build the HQ app; ``test_config`` overrides every other setting."""
+    app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` from the defaults, the data folder, the environment and tests."""
+    overrides = dict(test_config or {})
+    data_dir = Path(overrides.get("DATA_DIR") or os.environ.get("HQ_DATA_DIR")
+                    or DEFAULTS["DATA_DIR"]).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile(str(data_dir / "config.py"), silent=True)
+    app.config.from_prefixed_env("HQ")
+    app.config.from_mapping(overrides)
+    app.config["DATA_DIR"] = str(data_dir)
+    app.config["TZ"] = ZoneInfo(app.config["TZ_NAME"])
+    if not app.config.get("SECRET_KEY"):
+        path = data_dir / "secret_key"
+        if not path.exists():
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_hex(32))
+        app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from kiosk.security import set_headers
+
+    from .auth import require_admin
+    from .storage import open_store
+
+    store = open_store(app.config["DATA_DIR"])
+    app.extensions["hq_store"] = store
+    atexit.register(store.close)
+    app.before_request(require_admin)  # before CSRF: strangers are sent to sign in first
+    csrf.init_app(app)
+    app.after_request(set_headers)
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, views
+
+    csrf.exempt(views.api)  # HMAC-signed per request; no cookies, no forms
+    for bp in (views.api, auth.bp, views.bp):
+        app.register_blueprint(bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer errors with JSON on the API and a plain page elsewhere; never a trace."""
+
+    def render(status: int, title: str):
+        if request.blueprint == "hq_api" or request.path.startswith("/api/"):
+            return jsonify(error=title), status
+        return render_template("hq/error.html", status=status, title=title), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render(400, "This page has expired: please reload it and try again.")
+
+    @app.errorhandler(HTTPException)  # also an unexpected error, as a logged 500
+    def http_error(exc):
+        return render(exc.code or 500, exc.name)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from kiosk.tickets import rules
+
+    from .ingest import SITE_EVENT_TYPES
+
+    def hq_time(value) -> str:
+        """Show a stored UTC time in HQ's zone, or a dash."""
+        try:
+            when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            return when.astimezone(app.config["TZ"]).strftime("%Y-%m-%d %H:%M")
+        except (TypeError, ValueError, OverflowError):
+            return value or "—"
+
+    app.jinja_env.filters["hq_time"] = hq_time
+    app.jinja_env.globals.update(
+        CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
+        CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
+        SITE_EVENT_TYPES=SITE_EVENT_TYPES)

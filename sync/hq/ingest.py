@@ -1,0 +1,193 @@
+"""HQ's side of the sync protocol, in plain Python (no Flask, no SQL): see PROTOCOL.md.
+
+``authenticate`` and ``parse_batch`` run the request checks (403, 401, 400); ``plan``
+judges each event of a batch against what HQ holds; ``fold`` builds ticket state with
+the kiosk's own ``model.apply``; ``answer`` signs the reply; ``verify_site_chain``
+re-checks a site's stored hash chain.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable, Mapping
+
+from kiosk.eventlog import GENESIS, event_hash
+from kiosk.tickets import model, rules
+from sync import protocol
+
+from .storage import HQStore, iter_chain
+
+DUPLICATE, CONFLICT, STORED, REJECTED = "duplicate", "conflict", "stored", "rejected"
+BAD_CHAIN, GAP, SKIPPED = "bad_chain", "gap", "skipped"
+#: Results that make the answer a 409.
+REFUSED = frozenset({CONFLICT, BAD_CHAIN})
+
+#: Site events without a ticket that HQ knows (stored and counted as applied).
+SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "locations_imported",
+                              "location_saved"})
+KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
+MAX_SEQ = 2 ** 53
+_EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
+                 "actor": dict, "data": dict, "prev_hash": str, "hash": str}
+
+
+class ApiError(Exception):
+    """A request HQ refuses before touching its data; ``status`` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def authenticate(headers: Mapping[str, str], body: bytes, site_id: str,
+                 find_key: Callable[[str], dict | None],
+                 received_path: str | None = None) -> tuple[dict, str]:
+    """Return ``(key, request signature)`` of a signed request for ``site_id``.
+
+    The signed path may be the API path or ``received_path`` (the path as HQ received
+    it, with any prefix it is mounted under): a kiosk signs the path of its HQ URL.
+
+    :raises ApiError: 403 for an unknown or revoked key or another site's key; 401 for
+        a wrong body hash or signature (compared in constant time).
+    """
+    key = find_key(headers.get(protocol.H_KEY_ID, ""))
+    if key is None or key["revoked"] or key["site_id"] != site_id:
+        raise ApiError(403, "this key is unknown, revoked or not this site's")
+    body_hash = protocol.body_sha256(body)
+    signature = headers.get(protocol.H_SIGNATURE, "")
+    timestamp = headers.get(protocol.H_TIMESTAMP, "")
+    paths = {protocol.API_PATH.format(site_id=site_id), received_path or ""} - {""}
+    signed = [protocol.same(signature, protocol.request_signature(
+        key["secret"], "POST", path, site_id, timestamp, body_hash)) for path in sorted(paths)]
+    if not (protocol.same(headers.get(protocol.H_BODY_SHA256, ""), body_hash) and any(signed)):
+        raise ApiError(401, "the body hash or the signature does not verify")
+    return key, signature
+
+
+def parse_batch(body: bytes, site_id: str) -> list[dict]:
+    """Return the events of a request body after the strict checks.
+
+    :raises ApiError: 400 for bad JSON, a wrong shape, another site or too many events.
+    """
+    try:
+        payload = protocol.loads(body)
+    except protocol.BadBody as exc:
+        raise ApiError(400, f"the body is not strict JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        raise ApiError(400, "the body must be an object with a list of events")
+    if payload.get("site_id") != site_id:
+        raise ApiError(400, "the body's site_id is not the URL's")
+    if not isinstance(payload.get("hq_epoch"), (str, type(None))):
+        raise ApiError(400, "hq_epoch must be a string or null")
+    events = payload["events"]
+    if len(events) > protocol.MAX_BATCH_EVENTS:
+        raise ApiError(400, f"more than {protocol.MAX_BATCH_EVENTS} events")
+    for i, event in enumerate(events):
+        problem = _shape_problem(event, site_id)
+        if problem:
+            raise ApiError(400, f"event {i}: {problem}")
+    return events
+
+
+def _shape_problem(event: object, site_id: str) -> str | None:
+    if not isinstance(event, dict):
+        return "not an object"
+    for field, kind in _EVENT_FIELDS.items():
+        value = event.get(field)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"{field} missing or not a {kind.__name__}"
+    if event["site_id"] != site_id:
+        return "site_id is not the URL's"
+    if not 1 <= event["seq"] < MAX_SEQ:
+        return "seq out of range"
+    if not isinstance(event.get("ticket_id"), (str, type(None))):
+        return "ticket_id must be a string or null"
+    return None
+
+
+def plan(events: list[dict], last: int, last_hash: str,
+         stored_hashes: Mapping[int, str]) -> list[tuple[dict, str, str]]:
+    """Judge each event in order; return ``(event, result, detail)`` per event.
+
+    ``last``/``last_hash``: HQ's highest stored seq of the site and its hash (0 and
+    GENESIS when none); ``stored_hashes``: HQ's hashes of the batch's seqs <= ``last``.
+    """
+    hashes, out, stopped = dict(stored_hashes), [], False
+    for event in events:
+        seq = event["seq"]
+        if stopped:
+            out.append((event, SKIPPED, ""))
+        elif seq <= last:
+            held = hashes.get(seq)
+            if held is not None and protocol.same(held, event["hash"]):
+                out.append((event, DUPLICATE, ""))
+            else:
+                out.append((event, CONFLICT, f"HQ holds another event at seq {seq} "
+                                             f"(hash {str(held)[:12]}, sent {event['hash'][:12]})"))
+        elif seq > last + 1:
+            out.append((event, GAP, f"expected seq {last + 1}"))
+            stopped = True
+        elif event["prev_hash"] != last_hash:
+            out.append((event, BAD_CHAIN, f"prev_hash does not link to seq {last}"))
+            stopped = True
+        elif event_hash(event) != event["hash"]:
+            out.append((event, BAD_CHAIN, "hash does not match the event's content"))
+            stopped = True
+        else:
+            known = event["type"] in KNOWN_TYPES
+            out.append((event, STORED if known else REJECTED,
+                        "" if known else f"unknown event type {event['type']!r}"))
+            last, last_hash, hashes[seq] = seq, event["hash"], event["hash"]
+    return out
+
+
+def fold(ticket: dict | None, event: dict) -> tuple[dict | None, str | None]:
+    """Return ``(ticket after event, None)``, or ``(None, why)`` if it cannot apply."""
+    if event["type"] in SITE_EVENT_TYPES:
+        return None, None  # a site event: nothing to fold
+    if not event.get("ticket_id"):
+        return None, "a ticket event without a ticket_id"
+    try:
+        return model.apply(ticket, event), None
+    except (rules.RuleError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return None, f"the ticket rules refuse it: {exc}"
+
+
+def answer(key: dict, request_sig: str, epoch: str, acked_through: int,
+           results: list[dict]) -> tuple[int, bytes, dict]:
+    """Return ``(status, body, headers)`` of the signed answer to a batch."""
+    body = protocol.dumps({"hq_epoch": epoch, "site_id": key["site_id"],
+                           "acked_through": acked_through, "results": results})
+    body_hash = protocol.body_sha256(body)
+    status = 409 if any(r["result"] in REFUSED for r in results) else 200
+    return status, body, {
+        "Content-Type": "application/json", protocol.H_BODY_SHA256: body_hash,
+        protocol.H_SIGNATURE: protocol.answer_signature(key["secret"], key["site_id"],
+                                                        request_sig, body_hash)}
+
+
+def verify_site_chain(store: HQStore, site_id: str) -> list[tuple[int, str]]:
+    """Re-check every stored event of a site: seq, content hash and link.
+
+    Return ``[(seq, problem), ...]`` in seq order; an empty list means intact.
+    """
+    problems: list[tuple[int, str]] = []
+    expected, prev = 1, GENESIS
+    for seq, stored_hash, body in iter_chain(store, site_id):
+        try:
+            event = json.loads(body)
+            if not isinstance(event, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            problems.append((seq, "the stored event is unreadable"))
+            expected, prev = seq + 1, None
+            continue
+        if seq != expected:
+            problems.append((expected, f"missing: found seq {seq} next"))
+        if event.get("seq") != seq:
+            problems.append((seq, "the stored event carries another seq"))
+        if prev is not None and event.get("prev_hash") != prev:
+            problems.append((seq, "link to the previous event is broken"))
+        if event_hash(event) != event.get("hash") or event.get("hash") != stored_hash:
+            problems.append((seq, "content changed: hash does not match"))
+        expected, prev = seq + 1, event.get("hash")
+    return problems

@@ -1,0 +1,224 @@
+"""The SQLite backend of ``HQStore``: stdlib sqlite3, WAL, ``synchronous=FULL``.
+
+One connection per thread (waitress serves from a pool of threads), in autocommit
+mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so two batches of a
+site never interleave. The database file is created mode 0600: it holds site secrets.
+Dashboard reads live in ``sqlite_reads.py``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import timezone
+from pathlib import Path
+
+from kiosk.eventlog import GENESIS
+
+from . import ingest
+from .sqlite_reads import ReadsMixin
+from .storage import NameTaken, SiteExists, UnknownSite, utc_iso
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sites (
+  site_id TEXT PRIMARY KEY, name TEXT NOT NULL, key_id TEXT NOT NULL UNIQUE,
+  secret TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+  last_contact TEXT, events_received INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS events (
+  site_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT NOT NULL, ticket_id TEXT,
+  type TEXT NOT NULL, at TEXT NOT NULL, hash TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  body TEXT NOT NULL, applied INTEGER NOT NULL, received_at TEXT NOT NULL,
+  PRIMARY KEY (site_id, seq));
+CREATE INDEX IF NOT EXISTS events_by_ticket ON events (site_id, ticket_id, seq);
+CREATE TABLE IF NOT EXISTS tickets (
+  site_id TEXT NOT NULL, ticket_id TEXT NOT NULL, state TEXT NOT NULL, status TEXT NOT NULL,
+  category TEXT, due_at TEXT, reported_at TEXT, updated_seq INTEGER NOT NULL,
+  PRIMARY KEY (site_id, ticket_id));
+CREATE INDEX IF NOT EXISTS tickets_by_time ON tickets (reported_at);
+CREATE TABLE IF NOT EXISTS alarms (
+  id INTEGER PRIMARY KEY, site_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL, at TEXT NOT NULL, UNIQUE (site_id, seq, kind));
+CREATE TABLE IF NOT EXISTS admins (
+  name_key TEXT PRIMARY KEY, name TEXT NOT NULL, pin_hash TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL);
+"""
+
+
+class SQLiteStore(ReadsMixin):
+    """``HQStore`` over one SQLite file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._local = threading.local()
+        self._open: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._db().executescript(SCHEMA)
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('hq_epoch', ?)",
+                       (secrets.token_hex(16),))
+        self._epoch = self._db().execute(
+            "SELECT value FROM meta WHERE key = 'hq_epoch'").fetchone()[0]
+
+    # -- connections ------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                 check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+            with self._guard:
+                self._open.append(db)
+        return db
+
+    @contextmanager
+    def _write(self):
+        """Run a block in one write transaction: committed at its end, or rolled back."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def epoch(self) -> str:
+        return self._epoch
+
+    def close(self) -> None:
+        with self._guard:
+            for db in self._open:
+                db.close()
+            self._open.clear()
+        self._local = threading.local()
+
+    # -- sites and keys -----------------------------------------------------------
+    def add_site(self, site_id, name, key_id, secret, now) -> None:
+        try:
+            with self._write() as db:
+                db.execute("INSERT INTO sites (site_id, name, key_id, secret, created_at) "
+                           "VALUES (?, ?, ?, ?, ?)", (site_id, name, key_id, secret, utc_iso(now)))
+        except sqlite3.IntegrityError:
+            raise SiteExists(site_id) from None
+
+    def rekey_site(self, site_id, key_id, secret) -> None:
+        with self._write() as db:
+            if not db.execute("UPDATE sites SET key_id = ?, secret = ?, revoked = 0 "
+                              "WHERE site_id = ?", (key_id, secret, site_id)).rowcount:
+                raise UnknownSite(site_id)
+
+    def revoke_site(self, site_id) -> None:
+        with self._write() as db:
+            if not db.execute("UPDATE sites SET revoked = 1 WHERE site_id = ?",
+                              (site_id,)).rowcount:
+                raise UnknownSite(site_id)
+
+    def sites(self) -> list[dict]:
+        return [dict(r) for r in self._db().execute(
+            "SELECT site_id, name, key_id, revoked, created_at, last_contact, events_received "
+            "FROM sites ORDER BY site_id")]
+
+    def key(self, key_id) -> dict | None:
+        row = self._db().execute("SELECT site_id, key_id, secret, revoked FROM sites "
+                                 "WHERE key_id = ?", (key_id,)).fetchone()
+        return dict(row) if row else None
+
+    # -- ingesting ------------------------------------------------------------------
+    def ingest_batch(self, site_id, events, now) -> tuple[int, list[dict]]:
+        received = utc_iso(now)
+        with self._write() as db:
+            row = db.execute("SELECT seq, hash FROM events WHERE site_id = ? "
+                             "ORDER BY seq DESC LIMIT 1", (site_id,)).fetchone()
+            last, last_hash = (row["seq"], row["hash"]) if row else (0, GENESIS)
+            old = [e["seq"] for e in events if e["seq"] <= last]
+            held = {r["seq"]: r["hash"] for r in db.execute(
+                "SELECT seq, hash FROM events WHERE site_id = ? AND seq BETWEEN ? AND ?",
+                (site_id, min(old), max(old)))} if old else {}
+            results, new = [], 0
+            for event, result, detail in ingest.plan(events, last, last_hash, held):
+                if result in (ingest.STORED, ingest.REJECTED):
+                    if result == ingest.STORED:
+                        problem = self._fold(db, site_id, event)
+                        if problem:
+                            result, detail = ingest.REJECTED, problem
+                    self._insert(db, event, result == ingest.STORED, received)
+                    last, new = event["seq"], new + 1
+                if result in (ingest.CONFLICT, ingest.BAD_CHAIN, ingest.REJECTED):
+                    db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at) "
+                               "VALUES (?, ?, ?, ?, ?)",
+                               (site_id, event["seq"], result, detail, received))
+                results.append({"seq": event["seq"], "result": result})
+            db.execute("UPDATE sites SET last_contact = ?, events_received = events_received + ? "
+                       "WHERE site_id = ?", (received, new, site_id))
+        return last, results
+
+    @staticmethod
+    def _insert(db, event: dict, applied: bool, received: str) -> None:
+        db.execute("INSERT INTO events (site_id, seq, event_id, ticket_id, type, at, hash, "
+                   "prev_hash, body, applied, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   (event["site_id"], event["seq"], event["event_id"], event.get("ticket_id"),
+                    event["type"], event["at"], event["hash"], event["prev_hash"],
+                    json.dumps(event, ensure_ascii=False, sort_keys=True), int(applied), received))
+
+    @staticmethod
+    def _fold(db, site_id: str, event: dict) -> str | None:
+        """Fold a stored event into the ticket tables; return why it could not, or None."""
+        row = db.execute("SELECT state FROM tickets WHERE site_id = ? AND ticket_id = ?",
+                         (site_id, event.get("ticket_id"))).fetchone()
+        ticket, problem = ingest.fold(json.loads(row["state"]) if row else None, event)
+        if ticket is not None:
+            db.execute(
+                "INSERT INTO tickets (site_id, ticket_id, state, status, category, due_at, "
+                "reported_at, updated_seq) VALUES (?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (site_id, ticket_id) DO UPDATE SET state = excluded.state, "
+                "status = excluded.status, category = excluded.category, "
+                "due_at = excluded.due_at, updated_seq = excluded.updated_seq",
+                (site_id, event["ticket_id"], json.dumps(ticket, ensure_ascii=False),
+                 ticket.get("status"), ticket.get("category"), utc_iso(ticket.get("due_at")),
+                 utc_iso(ticket.get("reported_at")), event["seq"]))
+        return problem
+
+    # -- dashboard accounts ---------------------------------------------------------
+    def admin_count(self) -> int:
+        return self._db().execute("SELECT COUNT(*) FROM admins").fetchone()[0]
+
+    def add_admin(self, name, pin_hash, now, first=False) -> None:
+        try:
+            with self._write() as db:
+                if first and db.execute("SELECT COUNT(*) FROM admins").fetchone()[0]:
+                    raise NameTaken("setup is closed: an account exists")
+                db.execute("INSERT INTO admins (name_key, name, pin_hash, created_at) "
+                           "VALUES (?, ?, ?, ?)", (name.casefold(), name, pin_hash, utc_iso(now)))
+        except sqlite3.IntegrityError:
+            raise NameTaken(name) from None
+
+    def admin(self, name) -> dict | None:
+        row = self._db().execute("SELECT name, pin_hash, failures, locked_until FROM admins "
+                                 "WHERE name_key = ?", (name.casefold(),)).fetchone()
+        return dict(row) if row else None
+
+    def admin_failed(self, name, max_failures, lock_until) -> str | None:
+        with self._write() as db:
+            row = db.execute("UPDATE admins SET failures = failures + 1 WHERE name_key = ? "
+                             "RETURNING failures", (name.casefold(),)).fetchone()
+            if row is None or row[0] < max_failures:
+                return None
+            until = lock_until.astimezone(timezone.utc).isoformat()
+            db.execute("UPDATE admins SET failures = 0, locked_until = ? WHERE name_key = ?",
+                       (until, name.casefold()))
+            return until
+
+    def admin_succeeded(self, name) -> None:
+        with self._write() as db:
+            db.execute("UPDATE admins SET failures = 0, locked_until = NULL WHERE name_key = ?",
+                       (name.casefold(),))

@@ -1,0 +1,141 @@
+"""HQ's storage interface: what the server, the dashboard and the CLI ask of a database.
+
+``HQStore`` is the contract; ``open_store`` picks the backend (SQLite in WAL mode for
+now, see ``sqlite.py``), so a PostgreSQL backend can follow without touching the views.
+Times passed in and returned are aware UTC datetimes or UTC ISO-8601 strings.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Protocol
+
+DB_NAME = "hq.sqlite3"
+
+
+class SiteExists(ValueError):
+    """A site with this id is already registered."""
+
+
+class UnknownSite(LookupError):
+    """No site has this id."""
+
+
+class NameTaken(ValueError):
+    """An admin account with this name (in any case) exists, or setup is closed."""
+
+
+class HQStore(Protocol):
+    """Everything HQ stores: sites and their keys, events, ticket tables, alarms, admins."""
+
+    # -- the database ---------------------------------------------------------------
+    def epoch(self) -> str:
+        """Return this database's ``hq_epoch``: a random id made when it was created."""
+
+    def close(self) -> None:
+        """Close every connection."""
+
+    # -- sites and keys -------------------------------------------------------------
+    def add_site(self, site_id: str, name: str, key_id: str, secret: str,
+                 now: datetime) -> None:
+        """Register a site with its key. :raises SiteExists: if ``site_id`` is taken."""
+
+    def rekey_site(self, site_id: str, key_id: str, secret: str) -> None:
+        """Give a site a new key (revoked or not); the old key stops working.
+
+        :raises UnknownSite: if no site has ``site_id``.
+        """
+
+    def revoke_site(self, site_id: str) -> None:
+        """Revoke a site's key. :raises UnknownSite: if no site has ``site_id``."""
+
+    def sites(self) -> list[dict]:
+        """Return every site (never its secret), by id."""
+
+    def key(self, key_id: str) -> dict | None:
+        """Return ``{site_id, key_id, secret, revoked}`` of a key, or None if unknown."""
+
+    # -- ingesting ------------------------------------------------------------------
+    def ingest_batch(self, site_id: str, events: list[dict],
+                     now: datetime) -> tuple[int, list[dict]]:
+        """Judge and store a batch in ONE transaction, committed before returning.
+
+        Folds stored events into the ticket tables, records alarms, and updates the
+        site's last contact. Return ``(acked_through, results)`` as PROTOCOL.md says.
+        """
+
+    # -- reading (dashboard) --------------------------------------------------------
+    def site_summaries(self, now: datetime) -> list[dict]:
+        """Return each site with its counts: open tickets, late repairs, emergencies, alarms."""
+
+    def tickets(self, site_id: str | None = None, category: str | None = None,
+                status: str | None = None, limit: int = 500) -> list[dict]:
+        """Return tickets across sites, newest first; status ``not_closed``: any but closed."""
+
+    def ticket(self, site_id: str, ticket_id: str) -> dict | None:
+        """Return a ticket's folded state (with ``site_id``), or None."""
+
+    def ticket_events(self, site_id: str, ticket_id: str) -> list[dict]:
+        """Return every stored event of a ticket, in seq order, with ``applied``."""
+
+    def chain(self, site_id: str, after: int = 0, limit: int = 1000) -> list[tuple]:
+        """Return up to ``limit`` stored ``(seq, hash, body)`` of a site after ``after``."""
+
+    def alarms(self, site_id: str | None = None, limit: int = 200) -> list[dict]:
+        """Return the alarms, newest first."""
+
+    # -- dashboard accounts ---------------------------------------------------------
+    def admin_count(self) -> int:
+        """Return how many dashboard accounts exist."""
+
+    def add_admin(self, name: str, pin_hash: str, now: datetime, first: bool = False) -> None:
+        """Add an account. :raises NameTaken: if the name exists, or ``first`` and any does."""
+
+    def admin(self, name: str) -> dict | None:
+        """Return ``{name, pin_hash, failures, locked_until}`` of an account (any case)."""
+
+    def admin_failed(self, name: str, max_failures: int, lock_until: datetime) -> str | None:
+        """Count a wrong PIN atomically; at ``max_failures`` lock the account.
+
+        Return the ``locked_until`` ISO time if this failure locked it, else None.
+        """
+
+    def admin_succeeded(self, name: str) -> None:
+        """Clear the failure count and any lock of an account."""
+
+
+def open_store(data_dir: str | Path) -> HQStore:
+    """Open (creating on first use) the HQ database in ``data_dir``."""
+    from .sqlite import SQLiteStore
+
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return SQLiteStore(folder / DB_NAME)
+
+
+def iter_chain(store: HQStore, site_id: str, page: int = 1000) -> Iterator[tuple]:
+    """Yield every stored ``(seq, hash, body)`` of a site in seq order, a page at a time."""
+    after = 0
+    while True:
+        rows = store.chain(site_id, after, page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1][0]
+
+
+def utc_iso(value: datetime | str | None) -> str | None:
+    """Return a time as fixed-width UTC ISO text (sortable as text), or None if unreadable."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (OverflowError, ValueError):
+        return None

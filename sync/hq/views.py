@@ -1,0 +1,112 @@
+"""HQ's HTTP surface: the signed ingest API and the dashboard pages (thin views).
+
+The API blueprint ``hq_api`` is HMAC-authenticated per request, so it is exempt from
+CSRF and from the dashboard sign-in; everything else needs a signed-in account.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from kiosk.config import now_utc
+from kiosk.tickets import rules
+from sync import protocol
+
+from . import ingest
+from .storage import HQStore
+
+api = Blueprint("hq_api", __name__)
+bp = Blueprint("hq", __name__)
+
+_CHUNK = 64 * 1024
+
+
+def get_store() -> HQStore:
+    """Return the store of the current app."""
+    return current_app.extensions["hq_store"]
+
+
+def _read_body() -> bytes:
+    """Return the request body, reading at most MAX_BODY_BYTES + 1 bytes (413 above)."""
+    if (request.content_length or 0) > protocol.MAX_BODY_BYTES:
+        raise ingest.ApiError(413, "the body is over 1 MiB")
+    chunks, size = [], 0
+    try:
+        while size <= protocol.MAX_BODY_BYTES:
+            chunk = request.stream.read(min(_CHUNK, protocol.MAX_BODY_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except RequestEntityTooLarge:
+        size = protocol.MAX_BODY_BYTES + 1
+    if size > protocol.MAX_BODY_BYTES:
+        raise ingest.ApiError(413, "the body is over 1 MiB")
+    return b"".join(chunks)
+
+
+@api.post(protocol.API_PATH.format(site_id="<site_id>"))
+def events(site_id: str):
+    """Take a signed batch of a site's events and answer signed (PROTOCOL.md)."""
+    store = get_store()
+    try:
+        body = _read_body()
+        key, signature = ingest.authenticate(request.headers, body, site_id, store.key,
+                                             request.script_root + request.path)
+        batch = ingest.parse_batch(body, site_id)
+    except ingest.ApiError as exc:
+        return jsonify(error=exc.message), exc.status
+    acked_through, results = store.ingest_batch(site_id, batch, now_utc(current_app))
+    status, answer, headers = ingest.answer(key, signature, store.epoch(), acked_through,
+                                            results)
+    return Response(answer, status, headers)
+
+
+@bp.get("/")
+def index():
+    """Every site at a glance: contact, events, open tickets, late repairs, alarms."""
+    return render_template("hq/index.html",
+                           sites=get_store().site_summaries(now_utc(current_app)))
+
+
+@bp.get("/tickets")
+def tickets():
+    """Tickets across sites, filtered by site, category and status."""
+    store = get_store()
+    sites = store.sites()
+    filters = {
+        "site_id": _choice("site", [s["site_id"] for s in sites]),
+        "category": _choice("category", rules.CATEGORIES),
+        "status": _choice("status", ["not_closed", *rules.STATUSES]),
+    }
+    return render_template("hq/tickets.html", tickets=store.tickets(**filters), sites=sites,
+                           filters=filters)
+
+
+def _choice(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    return value if value in allowed else None
+
+
+@bp.get("/sites/<site_id>")
+def site(site_id: str):
+    """One site: its key's state, its hash chain and its alarms."""
+    store = get_store()
+    summary = next((s for s in store.site_summaries(now_utc(current_app))
+                    if s["site_id"] == site_id), None)
+    if summary is None:
+        abort(404)
+    return render_template("hq/site.html", site=summary, alarms=store.alarms(site_id),
+                           problems=ingest.verify_site_chain(store, site_id))
+
+
+@bp.get("/sites/<site_id>/tickets/<ticket_id>")
+def ticket(site_id: str, ticket_id: str):
+    """One ticket's full timeline, and whether its site's hash chain verifies."""
+    store = get_store()
+    found = store.ticket(site_id, ticket_id)
+    if found is None:
+        abort(404)
+    return render_template("hq/ticket.html", ticket=found,
+                           events=store.ticket_events(site_id, ticket_id),
+                           problems=ingest.verify_site_chain(store, site_id))

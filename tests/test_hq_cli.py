@@ -1,0 +1,145 @@
+"""``python run.py hq``: site keys, dashboard accounts, and serving over real HTTP."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import Clock
+from test_hq_support import Kiosk, batch, headers_for, verify_answer
+
+from kiosk.cli import cli, register_commands
+from sync import protocol
+from sync.hq.storage import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+if "hq" not in cli.commands:
+    register_commands(cli)
+
+
+def hq(tmp_path, *args, input=None):
+    return CliRunner().invoke(cli, ["hq", *args, "--data", str(tmp_path / "hq")], input=input)
+
+
+def _key(output: str) -> dict:
+    return {"key_id": re.search(r"^key_id: (\S+)$", output, re.M).group(1),
+            "secret": re.search(r"^secret: (\S+)$", output, re.M).group(1)}
+
+
+def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(tmp_path):
+    result = hq(tmp_path, "site", "add", "campus-a", "--name", "Campus  A")
+    assert result.exit_code == 0, result.output
+    key = _key(result.output)
+    assert key["key_id"].startswith("k-") and len(key["secret"]) >= 43
+    listing = hq(tmp_path, "site", "list")
+    assert listing.exit_code == 0
+    assert "campus-a\tCampus A\t" + key["key_id"] + "\tactive\tnever\t0 events" in listing.output
+    assert key["secret"] not in listing.output
+    store = open_store(tmp_path / "hq")
+    assert store.key(key["key_id"])["secret"] == key["secret"]
+    store.close()
+
+
+def test_site_add_refuses_a_taken_or_malformed_id(tmp_path):
+    assert hq(tmp_path, "site", "add", "campus-a", "--name", "A").exit_code == 0
+    again = hq(tmp_path, "site", "add", "campus-a", "--name", "A")
+    assert again.exit_code == 1 and "exists" in again.output
+    for bad in ("a/b", "-x", "a b", "x" * 65):
+        assert hq(tmp_path, "site", "add", bad, "--name", "A").exit_code == 2
+
+
+def test_revoke_then_rekey_swaps_the_working_key(tmp_path):
+    old = _key(hq(tmp_path, "site", "add", "campus-a", "--name", "A").output)
+    result = hq(tmp_path, "site", "revoke", "campus-a")
+    assert result.exit_code == 0 and "revoked" in hq(tmp_path, "site", "list").output
+    new = _key(hq(tmp_path, "site", "rekey", "campus-a").output)
+    store = open_store(tmp_path / "hq")
+    assert store.key(old["key_id"]) is None
+    assert store.key(new["key_id"])["revoked"] == 0
+    store.close()
+    assert hq(tmp_path, "site", "revoke", "nowhere").exit_code == 1
+
+
+def test_the_group_data_option_reaches_subcommands(tmp_path):
+    runner = CliRunner()
+    data = str(tmp_path / "elsewhere")
+    added = runner.invoke(cli, ["hq", "--data", data, "site", "add", "s1", "--name", "S"])
+    assert added.exit_code == 0
+    assert "s1\tS" in runner.invoke(cli, ["hq", "--data", data, "site", "list"]).output
+
+
+def test_admin_add_hashes_the_pin_and_refuses_bad_ones(tmp_path):
+    assert hq(tmp_path, "admin", "add", "Zhao Min", "--pin", "246810").exit_code == 0
+    prompted = hq(tmp_path, "admin", "add", "Qian Li", input="135790\n135790\n")
+    assert prompted.exit_code == 0 and "135790" not in prompted.output  # asked for, hidden
+    assert hq(tmp_path, "admin", "add", "zhao min", "--pin", "246810").exit_code == 1
+    assert "6 to 12 digits" in hq(tmp_path, "admin", "add", "Sun", "--pin", "12").output
+    store = open_store(tmp_path / "hq")
+    assert store.admin("ZHAO MIN")["pin_hash"].startswith("scrypt:") and store.admin_count() == 2
+    store.close()
+
+
+def _serve(tmp_path, *args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "hq", "--port", "0",
+                             "--data", str(tmp_path / "hq"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=tmp_path, env=env)
+    deadline, line = time.monotonic() + 30, ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        match = re.search(r"on (http://[\d.]+:\d+)/", line)
+        if match:
+            return proc, match.group(1)
+    proc.kill()
+    pytest.fail(f"HQ did not start: {line}")
+
+
+def _post(url: str, body: bytes, headers: dict):
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
+
+
+@pytest.mark.slow
+def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_path):
+    key = {"site_id": "site-a", **_key(hq(tmp_path, "site", "add", "site-a", "--name", "A").output)}
+    proc, base = _serve(tmp_path)
+    try:
+        kiosk = Kiosk(tmp_path / "kiosk", "site-a", Clock())
+        kiosk.report("t-1")
+        kiosk.report("t-2")
+        body = batch("site-a", kiosk.events)
+        headers = headers_for(key, body)
+        url = base + protocol.API_PATH.format(site_id="site-a")
+        status, answer, answer_headers = _post(url, body, headers)
+        assert status == 200 and b'"acked_through":2' in answer
+
+        class Answer:  # what verify_answer reads
+            def get_data(self):
+                return answer
+        Answer.headers = answer_headers
+        assert verify_answer(Answer(), key, headers[protocol.H_SIGNATURE])
+        big = b"x" * (protocol.MAX_BODY_BYTES + 10)
+        assert _post(url, big, headers_for(key, big))[0] == 413
+        with urllib.request.urlopen(base + "/login", timeout=10) as page:  # setup first
+            assert page.url.endswith("/setup")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "stopped" in out
+    assert (tmp_path / "hq" / "hq.sqlite3").exists()

@@ -1,0 +1,377 @@
+"""HQ's ingest API: every row of PROTOCOL.md's table, every refused request, one transaction."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from test_hq_support import (Kiosk, add_site, batch, body_of, client, clock, dump,  # noqa: F401
+                             events_rows, headers_for, hq, kiosk, post, push, results, store,
+                             verify_answer)
+
+from kiosk.eventlog import GENESIS, event_hash
+from sync import protocol
+from sync.hq import create_hq_app
+from sync.hq.sqlite import SQLiteStore
+
+UNCHANGED_BY_A_RESEND = ("events", "tickets", "alarms", "meta", "admins")
+
+
+def test_a_new_batch_is_stored_folded_and_answered_signed(hq, client, store, kiosk, clock):
+    key = add_site(store)
+    kiosk.report("t-1")
+    kiosk.act("t-1", "confirmed")
+    kiosk.act("t-1", "dispatched", {"team": "maintenance"})
+    body = batch("site-a", kiosk.events)
+    response = post(client, key, body)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer == {"hq_epoch": store.epoch(), "site_id": "site-a", "acked_through": 3,
+                      "results": [{"seq": s, "result": "stored"} for s in (1, 2, 3)]}
+    assert verify_answer(response, key, headers_for(key, body)[protocol.H_SIGNATURE])
+    rows = events_rows(hq)
+    assert [(r["seq"], r["type"], r["applied"]) for r in rows] == [
+        (1, "reported", 1), (2, "confirmed", 1), (3, "dispatched", 1)]
+    assert [body_of(r) for r in rows] == kiosk.events  # stored exactly as the kiosk logged
+    ticket = store.ticket("site-a", "t-1")
+    assert ticket["status"] == "dispatched" and ticket["number"] == "R-1128-001"
+    assert "token" not in ticket  # the visitor's status token is never handed out
+    site = store.sites()[0]
+    assert site["events_received"] == 3 and site["last_contact"].startswith("20")
+
+
+def test_the_answer_is_bound_to_the_request_it_answers(client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    body = batch("site-a", kiosk.events)
+    response = post(client, key, body)
+    assert verify_answer(response, key, headers_for(key, body)[protocol.H_SIGNATURE])
+    other = headers_for(key, body, timestamp="1")[protocol.H_SIGNATURE]
+    assert not verify_answer(response, key, other)
+
+
+def test_a_replayed_request_is_all_duplicates_and_changes_no_data(hq, client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    kiosk.act("t-1", "confirmed")
+    body = batch("site-a", kiosk.events)
+    headers = headers_for(key, body)
+    assert post(client, key, body, headers=headers).status_code == 200
+    before = dump(hq)
+    response = post(client, key, body, headers=headers)  # the very same bytes and headers
+    assert response.status_code == 200
+    assert results(response.get_json()) == ["duplicate", "duplicate"]
+    assert response.get_json()["acked_through"] == 2
+    after = dump(hq)
+    assert {t: after[t] for t in UNCHANGED_BY_A_RESEND} == \
+        {t: before[t] for t in UNCHANGED_BY_A_RESEND}
+    assert store.sites()[0]["events_received"] == 2
+
+
+def test_an_overlapping_resend_stores_only_the_new_events(client, store, kiosk):
+    key = add_site(store)
+    for i in range(5):
+        kiosk.report(f"t-{i}")
+    push(client, key, kiosk.events[:3])
+    response, answer = push(client, key, kiosk.events[1:])
+    assert response.status_code == 200
+    assert results(answer) == ["duplicate", "duplicate", "stored", "stored"]
+    assert answer["acked_through"] == 5 and store.sites()[0]["events_received"] == 5
+
+
+def test_the_same_seq_with_another_hash_is_a_conflict_that_never_overwrites(
+        hq, client, store, kiosk, tmp_path, clock):
+    key = add_site(store)
+    kiosk.report("t-1", description="the original")
+    push(client, key, kiosk.events)
+    impostor = Kiosk(tmp_path / "other-log", "site-a", clock)
+    impostor.report("t-9", description="another history")
+    before = dump(hq, ("events", "tickets"))
+    response = post(client, key, batch("site-a", impostor.events))
+    assert response.status_code == 409
+    answer = response.get_json()
+    assert results(answer) == ["conflict"] and answer["acked_through"] == 1
+    assert verify_answer(response, key, headers_for(
+        key, batch("site-a", impostor.events))[protocol.H_SIGNATURE])
+    assert dump(hq, ("events", "tickets")) == before
+    alarms = store.alarms("site-a")
+    assert [(a["seq"], a["kind"]) for a in alarms] == [(1, "conflict")]
+    post(client, key, batch("site-a", impostor.events))  # a resend: one alarm, not two
+    assert len(store.alarms("site-a")) == 1
+
+
+def test_a_gap_stops_the_batch_and_reports_what_hq_holds(hq, client, store, kiosk):
+    key = add_site(store)
+    for i in range(5):
+        kiosk.report(f"t-{i}")
+    push(client, key, kiosk.events[:2])
+    before = dump(hq, ("events", "tickets", "alarms"))
+    response, answer = push(client, key, kiosk.events[3:])
+    assert response.status_code == 200
+    assert results(answer) == ["gap", "skipped"] and answer["acked_through"] == 2
+    assert dump(hq, ("events", "tickets", "alarms")) == before
+
+
+def test_a_broken_link_is_bad_chain_and_skips_the_rest(hq, client, store, kiosk):
+    key = add_site(store)
+    for i in range(4):
+        kiosk.report(f"t-{i}")
+    push(client, key, kiosk.events[:2])
+    forged = {**kiosk.events[2], "prev_hash": GENESIS}
+    forged["hash"] = event_hash(forged)  # self-consistent, but does not link to seq 2
+    before = dump(hq, ("events", "tickets"))
+    response, answer = push(client, key, [forged, kiosk.events[3]])
+    assert response.status_code == 409
+    assert results(answer) == ["bad_chain", "skipped"] and answer["acked_through"] == 2
+    assert dump(hq, ("events", "tickets")) == before
+    assert [a["kind"] for a in store.alarms("site-a")] == ["bad_chain"]
+
+
+def test_changed_content_under_the_old_hash_is_bad_chain(hq, client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    kiosk.report("t-2")
+    changed = json.loads(json.dumps(kiosk.events[0]))
+    changed["data"]["description"] = "changed after hashing"
+    response, answer = push(client, key, [changed, kiosk.events[1]])
+    assert response.status_code == 409
+    assert results(answer) == ["bad_chain", "skipped"] and answer["acked_through"] == 0
+    assert events_rows(hq) == []
+
+
+def test_an_unknown_type_is_stored_not_applied_and_later_events_are_stored(
+        hq, client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    kiosk.act("t-1", "teleported", {"to": "mars"})
+    kiosk.act("t-1", "noted", {"text": "called the tenant"})
+    response, answer = push(client, key, kiosk.events)
+    assert response.status_code == 200
+    assert results(answer) == ["stored", "rejected", "stored"] and answer["acked_through"] == 3
+    assert [(r["type"], r["applied"]) for r in events_rows(hq)] == [
+        ("reported", 1), ("teleported", 0), ("noted", 1)]
+    ticket_events = [e["type"] for e in store.ticket_events("site-a", "t-1")]
+    assert ticket_events == ["reported", "teleported", "noted"]
+    assert [a["kind"] for a in store.alarms("site-a")] == ["rejected"]
+
+
+def test_an_event_the_ticket_rules_refuse_is_stored_but_not_applied(hq, client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    kiosk.act("t-1", "arrived")  # nobody was dispatched
+    kiosk.act("t-1", "confirmed")
+    response, answer = push(client, key, kiosk.events)
+    assert results(answer) == ["stored", "rejected", "stored"]
+    assert [r["applied"] for r in events_rows(hq)] == [1, 0, 1]
+    assert store.ticket("site-a", "t-1")["status"] == "open"
+
+
+def test_site_events_without_a_ticket_are_stored_and_applied(hq, client, store, kiosk):
+    key = add_site(store)
+    kiosk.act(None, "staff_added", {"id": "st-2", "name": "Wang Fang", "role": "receptionist"})
+    kiosk.act(None, "location_saved", {"code": "B1", "name_zh": "一号楼", "active": True})
+    response, answer = push(client, key, kiosk.events)
+    assert results(answer) == ["stored", "stored"]
+    assert [r["applied"] for r in events_rows(hq)] == [1, 1]
+    assert store.tickets() == []
+
+
+def test_an_empty_batch_is_answered_with_what_hq_holds(client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    push(client, key, kiosk.events)
+    response, answer = push(client, key, [])
+    assert response.status_code == 200 and answer["acked_through"] == 1 and answer["results"] == []
+
+
+def test_the_api_needs_no_csrf_token_though_the_dashboard_does(hq, client, store, kiosk):
+    assert hq.config.get("WTF_CSRF_ENABLED", True)
+    key = add_site(store)
+    kiosk.report("t-1")
+    assert push(client, key, kiosk.events)[0].status_code == 200
+    assert client.post("/login", data={"name": "x", "pin": "123456"}).status_code in (400, 303)
+
+
+def _flip(text: str) -> str:
+    return text[:-1] + ("0" if text[-1] != "0" else "1")
+
+
+def _too_deep(depth: int) -> dict:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _bad_requests(key, other_key, revoked_key, events):
+    """Yield (id, status, body, headers, url site) of requests HQ must refuse untouched."""
+    good = batch("site-a", events)
+    flipped = good.replace(b'"x"', b'"y"', 1)
+    assert flipped != good
+    yield "flipped-body-byte", 401, flipped, headers_for(key, good), None
+    yield "flipped-body-byte-new-hash", 401, flipped, {
+        **headers_for(key, good), protocol.H_BODY_SHA256: protocol.body_sha256(flipped)}, None
+    headers = headers_for(key, good)
+    yield "flipped-signature-byte", 401, good, {
+        **headers, protocol.H_SIGNATURE: _flip(headers[protocol.H_SIGNATURE])}, None
+    yield "no-signature", 401, good, {k: v for k, v in headers.items()
+                                      if k != protocol.H_SIGNATURE}, None
+    yield "another-sites-key", 403, good, headers_for(other_key, good, site_id="site-a"), None
+    own = batch("site-c", [])  # site-c's own request under its own, revoked key
+    yield "revoked-key", 403, own, headers_for(revoked_key, own), "site-c"
+    yield "unknown-key", 403, good, {**headers, protocol.H_KEY_ID: "k-nobody"}, None
+    yield "key-for-another-url", 403, good, headers_for(key, good, site_id="site-b"), "site-b"
+    big = batch("site-a", [{**events[0], "data": {**events[0]["data"],
+                                                  "description": "x" * protocol.MAX_BODY_BYTES}}])
+    yield "oversized", 413, big, headers_for(key, big), None
+    signed = {
+        "malformed-json": b'{"site_id": "site-a", "events": [',
+        "invalid-utf8": b'{"site_id": "site-a", "hq_epoch": null, "events": []}\xff',
+        "nan": good.replace(b'"x"', b"NaN", 1),
+        "infinity": good.replace(b'"x"', b"-Infinity", 1),
+        "deep-nesting": batch("site-a", [{**events[0], "data": _too_deep(20)}]),
+        "not-an-object": b"[]",
+        "events-not-a-list": protocol.dumps({"site_id": "site-a", "events": {}}),
+        "body-site-mismatch": batch("site-b", events),
+        "event-site-mismatch": batch("site-a", [{**events[0], "site_id": "site-b"}]),
+        "missing-field": batch("site-a", [{k: v for k, v in events[0].items() if k != "hash"}]),
+        "seq-not-int": batch("site-a", [{**events[0], "seq": "1"}]),
+        "seq-bool": batch("site-a", [{**events[0], "seq": True}]),
+        "seq-zero": batch("site-a", [{**events[0], "seq": 0}]),
+        "seq-huge": batch("site-a", [{**events[0], "seq": 10 ** 30}]),
+        "over-100-events": batch("site-a", events * 101),
+    }
+    for name, body in signed.items():
+        yield name, 400, body, headers_for(key, body), None
+
+
+BAD_IDS = [case[0] for case in _bad_requests(
+    {"site_id": "a", "key_id": "k", "secret": "s"}, {"site_id": "b", "key_id": "k", "secret": "s"},
+    {"site_id": "a", "key_id": "k", "secret": "s"},
+    [{"site_id": "site-a", "seq": 1, "data": {"description": "x"}, "hash": "h"}])]
+
+
+@pytest.mark.parametrize("case", BAD_IDS)
+def test_a_refused_request_changes_nothing_at_hq(hq, client, store, kiosk, case):
+    key = add_site(store)
+    other_key = add_site(store, "site-b", "Campus B")
+    revoked_key = add_site(store, "site-c", "Campus C")
+    store.revoke_site("site-c")
+    kiosk.report("t-1")
+    push(client, key, kiosk.events)  # HQ holds something that must stay as it is
+    kiosk.report("t-2")
+    before = dump(hq)
+    found = {c[0]: c[1:] for c in _bad_requests(key, other_key, revoked_key, kiosk.events[1:])}
+    status, body, headers, url_site = found[case]
+    response = post(client, key, body, site_id=url_site or "site-a", headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert "error" in response.get_json()
+    assert dump(hq) == before
+
+
+def test_an_oversized_body_is_refused_by_content_length_before_reading(hq, client, store):
+    key = add_site(store)
+    before = dump(hq)
+    response = client.post("/api/v1/sites/site-a/events", data=b"{}",
+                           headers=headers_for(key, b"{}"),
+                           environ_overrides={"CONTENT_LENGTH": str(protocol.MAX_BODY_BYTES + 1)})
+    assert response.status_code == 413 and dump(hq) == before
+
+
+def test_a_batch_is_one_transaction(hq, client, store, kiosk, monkeypatch):
+    key = add_site(store)
+    for i in range(3):
+        kiosk.report(f"t-{i}")
+    original, calls = SQLiteStore._insert, []
+
+    def failing(db, event, applied, received):
+        calls.append(event["seq"])
+        if len(calls) == 3:
+            raise OSError("disk full")
+        original(db, event, applied, received)
+
+    before = dump(hq)
+    monkeypatch.setattr(SQLiteStore, "_insert", staticmethod(failing))
+    with pytest.raises(OSError):
+        push(client, key, kiosk.events)
+    assert calls == [1, 2, 3] and dump(hq) == before
+    monkeypatch.setattr(SQLiteStore, "_insert", staticmethod(original))
+    assert results(push(client, key, kiosk.events)[1]) == ["stored"] * 3
+
+
+def test_concurrent_resends_store_each_event_exactly_once(hq, store, kiosk):
+    key = add_site(store)
+    for i in range(60):
+        kiosk.report(f"t-{i}")
+    answers, errors = [], []
+
+    def send():
+        try:
+            answers.append(push(hq.test_client(), key, kiosk.events)[1])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(answers) == 4
+    stored = [r["seq"] for a in answers for r in a["results"] if r["result"] == "stored"]
+    assert sorted(stored) == list(range(1, 61))
+    assert all(a["acked_through"] == 60 for a in answers)
+    assert len(events_rows(hq)) == 60 and store.sites()[0]["events_received"] == 60
+
+
+def test_a_new_hq_database_has_a_new_epoch_and_a_reopened_one_keeps_it(tmp_path, clock):
+    first = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "one")})
+    epoch = first.extensions["hq_store"].epoch()
+    first.extensions["hq_store"].close()
+    again = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "one")})
+    assert again.extensions["hq_store"].epoch() == epoch
+    again.extensions["hq_store"].close()
+    other = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "two")})
+    assert other.extensions["hq_store"].epoch() != epoch and len(epoch) >= 32
+    other.extensions["hq_store"].close()
+
+
+def test_a_kiosk_resends_everything_to_a_recreated_hq(tmp_path, kiosk, clock):
+    kiosk.report("t-1")
+    kiosk.report("t-2")
+    answers = []
+    for folder in ("old", "new"):
+        app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / folder)})
+        key = add_site(app.extensions["hq_store"])
+        answers.append(push(app.test_client(), key, kiosk.events)[1])
+        app.extensions["hq_store"].close()
+    assert answers[0]["hq_epoch"] != answers[1]["hq_epoch"]
+    assert results(answers[1]) == ["stored", "stored"]
+
+
+def test_late_events_fold_in_after_a_later_report_time(client, store, kiosk, clock):
+    key = add_site(store)
+    kiosk.report("t-1", due=clock() - timedelta(minutes=5))
+    kiosk.act("t-1", "confirmed")
+    kiosk.act("t-1", "closed", {"reason": "done"})
+    push(client, key, kiosk.events)
+    assert store.ticket("site-a", "t-1")["status"] == "closed"
+    assert [t["id"] for t in store.tickets(status="not_closed")] == []
+
+
+def test_a_signature_over_the_path_hq_is_mounted_under_is_accepted(client, store, kiosk):
+    key = add_site(store)
+    kiosk.report("t-1")
+    body = batch("site-a", kiosk.events)
+
+    def send(signed_prefix):
+        headers = headers_for(key, body)
+        headers[protocol.H_SIGNATURE] = protocol.request_signature(
+            key["secret"], "POST", signed_prefix + "/api/v1/sites/site-a/events", "site-a",
+            headers[protocol.H_TIMESTAMP], headers[protocol.H_BODY_SHA256])
+        return client.post("/api/v1/sites/site-a/events", data=body, headers=headers,
+                           base_url="http://hq.example/frontdesk")
+
+    assert send("/elsewhere").status_code == 401
+    assert send("/frontdesk").status_code == 200
+    assert results(send("").get_json()) == ["duplicate"]
