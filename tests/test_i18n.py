@@ -61,3 +61,16 @@ def test_error_pages_follow_the_visitors_language(client):
     assert "找不到这个页面" in client.get("/nope").get_data(as_text=True)
     client.get("/lang/en")
     assert "We could not find that page" in client.get("/nope").get_data(as_text=True)
+
+
+def test_switching_language_on_the_details_step_keeps_what_was_typed(client, visitor):
+    visitor.post("/report", {"category": "repair"})
+    visitor.post("/report/place", {"location": "DEMO-LIB"})
+    page = client.get("/report/details").get_data(as_text=True)
+    assert 'form="details-form" name="switch_lang" value="en"' in page
+    response = visitor.post("/report/details", {"description": "还没写完", "phone": "138",
+                                                "switch_lang": "en"})
+    assert response.status_code == 303 and response.location.endswith("/report/details")
+    html = client.get("/report/details").get_data(as_text=True)
+    assert '<html lang="en">' in html and "还没写完" in html and 'value="138"' in html
+    assert "Please enter" not in html  # not checked yet: the visitor has not gone on

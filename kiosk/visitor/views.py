@@ -17,6 +17,7 @@ from flask_wtf.csrf import generate_csrf
 from ..config import now_utc
 from ..errors import MESSAGES, render_error
 from ..extensions import get_store, htmx
+from ..i18n import switch_language
 from ..locations import service as places
 from ..qr import public_url
 from ..security import client_address
@@ -136,6 +137,10 @@ def details(draft: dict):
     if request.method == "POST":
         fields = {k: request.form.get(k, "") for k in
                   ("description", "name", "phone", "preferred_at")}
+        if switch_language(request.form.get("switch_lang", "")):
+            draft.update(fields)  # kept as typed; checked when the visitor goes on
+            _save(draft)
+            return redirect(url_for(".details"), 303)
         clean, errors = service.check_details(fields, draft["category"], now_utc(current_app),
                                               current_app.config["TZ"])
         draft.update(fields if errors else clean)

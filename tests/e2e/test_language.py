@@ -45,10 +45,12 @@ def test_switching_mid_flow_stays_on_the_same_step(page: Page):
     page.get_by_role("button", name="Next").click()
     expect(page.locator("#phone-error")).to_have_text(
         re.compile("Please enter an 11-digit mobile number"))
-    page.get_by_role("link", name="中文").click()
+    # typed but not sent yet: switching the language on this step carries it along
+    page.get_by_label("What happened?").fill("The lights are out in room 201")
+    page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("请描述情况")
-    # what was sent once is kept in the entry, in either language
-    expect(page.get_by_label("发生了什么？")).to_have_value("The lights are out")
+    expect(page.get_by_label("发生了什么？")).to_have_value("The lights are out in room 201")
+    expect(page.get_by_label("电话号码")).to_have_value("12")
 
 
 def test_english_on_a_phone(phone_page: Page):
