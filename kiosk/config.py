@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import Flask
@@ -66,7 +67,17 @@ def _secret_key(path: Path) -> str:
     return path.read_text().strip()
 
 
+#: Test-only: a process started with FRONTDESK_CLOCK_OFFSET_SECONDS=N runs N seconds off
+#: (a kiosk whose clock is wrong, tests/test_sync_faults.py); unset, it is 0.
+CLOCK_OFFSET = float(os.environ.get("FRONTDESK_CLOCK_OFFSET_SECONDS") or 0)
+
+
 def now_utc(app: Flask) -> datetime:
     """Return the current time, from the injected clock when tests set one."""
     clock = app.config.get("CLOCK")
-    return clock() if clock else datetime.now(timezone.utc)
+    return clock() if clock else datetime.now(timezone.utc) + timedelta(seconds=CLOCK_OFFSET)
+
+
+def wall_time() -> float:
+    """Return the current unix time (``time.time``, plus the test-only offset)."""
+    return time.time() + CLOCK_OFFSET

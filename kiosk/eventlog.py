@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,7 @@ class EventLog:
             if i + 1 < len(starts) and starts[i + 1] <= after + 1:
                 continue  # every event of this segment is at or before ``after``
             with open(path, "rb") as f:
+                _skip_to(f, after)
                 for line in f:
                     if not line.endswith(b"\n"):
                         break
@@ -225,6 +227,35 @@ class EventLog:
                                                        f"{expected_seq - 1}, {self.last_seq} "
                                                        f"were written"))
         return problems
+
+
+def _skip_to(f, after: int) -> None:
+    """Move ``f``, an open segment, to the first line with a seq above ``after``.
+
+    Lines are in seq order, so a bisection over the file's bytes parses about
+    log2(lines) of them, not every line before ``after``. If a probed line is not a
+    readable event, ``f`` goes back to the start and the caller parses every line.
+    """
+    size = os.fstat(f.fileno()).st_size
+    if after <= 0 or size == 0:
+        return
+    with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as data:
+        lo, hi = 0, size  # lo: a line start at or before the answer; hi: after it
+        while lo < hi:
+            start = data.rfind(b"\n", 0, (lo + hi) // 2) + 1  # the line holding the middle
+            end = data.find(b"\n", start)
+            if end < 0:  # a torn tail: never read
+                hi = start
+                continue
+            event = _parse(data[start:end])
+            if event is None:
+                f.seek(0)
+                return
+            if event["seq"] <= after:
+                lo = end + 1
+            else:
+                hi = start
+    f.seek(lo)
 
 
 def _parse(line: bytes) -> dict | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from . import protocol as p
+from .failpoint import failpoint
 from .state import Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -86,8 +87,13 @@ def send(settings: Settings, request: Request, connect_timeout: float = CONNECT_
         conn.connect()
         conn.sock.settimeout(read_timeout)
         conn.request("POST", request.path, body=request.body, headers=request.headers)
+        failpoint("kiosk:request_sent")
         response = conn.getresponse()
         body = response.read(p.MAX_BODY_BYTES + 1)
+        if response.length and len(body) <= p.MAX_BODY_BYTES:
+            # closed before Content-Length was reached: read(amt) returns the part
+            # without raising IncompleteRead
+            return Reply(failure="truncated")
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
     except (socket.timeout, TimeoutError):
         return Reply(failure="timeout")

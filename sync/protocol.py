@@ -66,26 +66,26 @@ def _no_constants(name: str):
 
 def loads(body: bytes):
     """Parse a body strictly: UTF-8 JSON, no NaN/Infinity, nesting at most MAX_JSON_DEPTH."""
-    depth = max_depth = 0
-    in_string = escaped = False
-    for ch in body:  # bytes: cheap depth check before the parser recurses
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == 0x5C:
-                escaped = True
-            elif ch == 0x22:
-                in_string = False
-        elif ch == 0x22:
-            in_string = True
-        elif ch in (0x5B, 0x7B):
-            depth += 1
-            max_depth = max(max_depth, depth)
-            if max_depth > MAX_JSON_DEPTH:
-                raise BadBody("nested too deeply")
-        elif ch in (0x5D, 0x7D):
-            depth -= 1
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        obj = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except RecursionError:  # the C parser stops far deeper nesting safely
+        raise BadBody("nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadBody(str(exc)) from None
+    if _depth(obj) > MAX_JSON_DEPTH:
+        raise BadBody("nested too deeply")
+    return obj
+
+
+def _depth(obj) -> int:
+    """Return how deeply lists and objects nest in ``obj`` (``[]`` is 1, a scalar 0)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return deepest

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 
 from . import client
+from .failpoint import failpoint
 from .messages import ALARMS, LOG_UNREADABLE, NOT_CONFIGURED, SITE_MISMATCH, UNKNOWN
 from .state import Mark, Settings, effective_settings, load_state, save_state
 
@@ -144,6 +145,7 @@ class SyncWorker:
         if not events:
             return self._record(now, self.idle_wait)
         request = client.build(settings, self.mark.hq_epoch, events, str(int(now)))
+        failpoint("kiosk:batch_built")
         reply = client.send(settings, request, *self.timeouts)
         answer = client.verified_answer(settings, request, reply)
         if answer is not None:
@@ -192,6 +194,7 @@ class SyncWorker:
                     "last_success": _iso(now) if alarm is None else self._info["last_success"],
                     "last_attempt": _iso(now), "error": None, "alarm": alarm,
                     "next_attempt": _iso(now + delay) if delay else None}
+        failpoint("kiosk:answer_received")
         try:
             self._save(new, info)
         except OSError as exc:
@@ -255,8 +258,10 @@ class SyncWorker:
 
 def init_sync(app, store) -> SyncWorker:
     """Build the app's worker; start it if configured (under TESTING only if asked)."""
+    from kiosk.config import wall_time
+
     cfg = app.config
-    worker = SyncWorker(store, effective_settings(store.folder, cfg),
+    worker = SyncWorker(store, effective_settings(store.folder, cfg), clock=wall_time,
                         backoff_base=float(cfg["SYNC_BACKOFF_BASE"]),
                         backoff_cap=float(cfg["SYNC_BACKOFF_CAP"]),
                         alarm_retry=float(cfg["SYNC_ALARM_RETRY"]))

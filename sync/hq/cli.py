@@ -6,9 +6,7 @@
 """
 from __future__ import annotations
 
-import logging
 import re
-import signal
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,10 +36,6 @@ def opened_store(data_dir: Path | None):
         store.close()
 
 
-def _stop(signum, frame):
-    raise KeyboardInterrupt
-
-
 @click.group("hq", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535),
@@ -55,25 +49,12 @@ def hq_cli(ctx: click.Context, host: str, port: int, data_dir: Path, threads: in
     ctx.meta["hq_data_dir"] = data_dir
     if ctx.invoked_subcommand is not None:
         return
-    from waitress import create_server
+    from kiosk.cli import serve
 
     from . import create_hq_app
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_hq_app({"DATA_DIR": str(data_dir)})
-    server = create_server(app, host=host, port=port, threads=threads)
-    signal.signal(signal.SIGTERM, _stop)
-    click.echo(f"FrontDesk HQ on http://{host}:{server.effective_port}/ "
-               f"(data: {app.config['DATA_DIR']}); Ctrl-C stops it")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        click.echo("stopping")
-    finally:
-        server.close()
-        app.extensions["hq_store"].close()
-        click.echo("stopped")
+    serve(app, host, port, threads, "FrontDesk HQ", app.extensions["hq_store"].close)
 
 
 @hq_cli.group("site")

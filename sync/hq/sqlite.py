@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kiosk.eventlog import GENESIS
 
+from ..failpoint import failpoint
 from . import ingest
 from .sqlite_reads import ReadsMixin
 from .storage import NameTaken, SiteExists, UnknownSite, utc_iso
@@ -160,6 +161,8 @@ class SQLiteStore(ReadsMixin):
                 results.append({"seq": event["seq"], "result": result})
             db.execute("UPDATE sites SET last_contact = ?, events_received = events_received + ? "
                        "WHERE site_id = ?", (received, new, site_id))
+            failpoint("hq:before_commit")
+        failpoint("hq:after_commit")
         return last, results
 
     @staticmethod
