@@ -48,20 +48,30 @@ def cli(ctx: click.Context, host: str, port: int, data_dir: Path, threads: int,
     """Serve the FrontDesk kiosk (without a command), or manage it (with one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from waitress import create_server
-
     from . import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         sync = {"HQ_URL": hq_url, "SITE_ID": site_id, "HQ_KEY_ID": hq_key_id, "HQ_KEY": hq_key}
         app = create_app({"DATA_DIR": str(data_dir),
                           **{k: v for k, v in sync.items() if v is not None}})
     except (StoreLocked, ValueError) as exc:  # ValueError: --site-id is another site's
         raise click.ClickException(str(exc)) from None
+
+    def close():
+        app.extensions["sync_worker"].stop(timeout=2.0)
+        app.extensions["kiosk_store"].close()
+
+    serve(app, host, port, threads, "FrontDesk kiosk", close)
+
+
+def serve(app, host: str, port: int, threads: int, label: str, close) -> None:
+    """Serve ``app`` with waitress until Ctrl-C or SIGTERM, then ``close()`` what it holds."""
+    from waitress import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = create_server(app, host=host, port=port, threads=threads)
     signal.signal(signal.SIGTERM, _stop)
-    click.echo(f"FrontDesk kiosk on http://{host}:{server.effective_port}/ "
+    click.echo(f"{label} on http://{host}:{server.effective_port}/ "
                f"(data: {app.config['DATA_DIR']}); Ctrl-C stops it")
     try:
         server.run()
@@ -69,8 +79,7 @@ def cli(ctx: click.Context, host: str, port: int, data_dir: Path, threads: int,
         click.echo("stopping")
     finally:
         server.close()
-        app.extensions["sync_worker"].stop(timeout=2.0)
-        app.extensions["kiosk_store"].close()
+        close()
         click.echo("stopped")
 
 

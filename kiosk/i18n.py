@@ -5,11 +5,11 @@ person also brings the language back to Chinese.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, request, session
-from flask_babel import format_datetime, get_locale, to_user_timezone
+from flask import Blueprint, current_app, redirect, request, session
+from flask_babel import get_locale
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
@@ -43,15 +43,19 @@ def switch(code: str):
 
 
 def local_time(value: str | datetime | None, fmt: str = "short") -> str:
-    """Format a stored UTC time in the site's zone and the visitor's language."""
+    """Format a stored UTC time in the site's zone: "short" 2026-11-28 10:00, "time" 10:00.
+
+    Both patterns are digits only, the same in every language, so ``strftime`` in the
+    site's zone gives what ``format_datetime`` would, several times faster: the queue
+    shows a due time on each of its hundreds of rows. A naive time is taken as UTC.
+    """
     if not value:
         return ""
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if fmt == "time":
-        # what format_datetime(when, "HH:mm") gives in every language, at a fraction of
-        # its cost: the queue shows a due time on each of its hundreds of rows
-        return to_user_timezone(when).strftime("%H:%M")
-    return format_datetime(when, "yyyy-MM-dd HH:mm")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(current_app.config["TZ"]).strftime(
+        "%H:%M" if fmt == "time" else "%Y-%m-%d %H:%M")
 
 
 def html_lang() -> str:

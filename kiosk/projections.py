@@ -212,6 +212,7 @@ class Tickets(Projection):
     def load(self, events: Iterable[dict]) -> None:
         """Fold a whole log into this empty projection at once (a rebuild)."""
         tickets: dict[str, dict] = {}
+        counters: dict[str, int] = {}  # day -> highest number, all days: a week is kept below
         last = 0
         for event in events:
             last = event["seq"]
@@ -219,8 +220,11 @@ class Tickets(Projection):
             if tid:
                 tickets[tid] = model.apply(tickets.get(tid), event)
                 if event["type"] == "reported":
-                    self._count(event["data"]["day"],
-                                int(event["data"]["number"].rsplit("-", 1)[1]))
+                    day, n = event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1])
+                    if n > counters.get(day, 0):
+                        counters[day] = n
+        for day in sorted(counters)[-7:]:  # what counting event by event would have kept
+            self._count(day, counters[day])
         closed: dict[str, list[dict]] = {}
         for ticket in tickets.values():
             if ticket["status"] == "closed":
@@ -276,6 +280,14 @@ class Tickets(Projection):
         """Return copies of every open ticket."""
         return copy.deepcopy(self.open.all())
 
+    def open_summaries(self) -> list[dict]:
+        """Return copies of every open ticket without its timeline (``events``).
+
+        What the queue lists on every render, without deep-copying each timeline: every
+        other field holds a plain value, so a shallow copy is a whole one.
+        """
+        return [{k: v for k, v in doc.items() if k != "events"} for doc in self.open]
+
     def last_number(self, day: str) -> int:
         """Return the highest daily counter used on a site-local ``day`` (YYYY-MM-DD)."""
         doc = self.counters.get(Query().day == day)
@@ -291,9 +303,22 @@ class Tickets(Projection):
 class Locations(Projection):
     """The site's places, by stable code (R17)."""
 
+    #: the only events this projection folds
+    EVENT_TYPES = frozenset({"locations_imported", "location_saved"})
+
     def __init__(self, folder: Path):
         super().__init__(folder / "meta.json")
         self.table = self.db.table("locations")
+
+    def load(self, events: Iterable[dict], last_seq: int) -> None:
+        """Fold events into this empty projection at once (a rebuild); record ``last_seq``.
+
+        ``events`` may hold only the events of ``EVENT_TYPES``: the others change nothing.
+        """
+        for event in events:
+            self._apply(event)
+        if last_seq:
+            self._meta.upsert(Document({"seq": last_seq}, doc_id=1))
 
     def _apply(self, event: dict) -> None:
         if event["type"] == "locations_imported":

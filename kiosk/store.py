@@ -155,9 +155,16 @@ class Store:
             if (self.folder / "projections").exists():
                 os.replace(self.folder / "projections", stale)
             self._new_projections()
-            self.tickets.load(self.log.read())
-            for event in self.log.read():
-                self.locations.apply(event)
+            places: list[dict] = []  # the few events of the places, set aside on the way
+
+            def events():  # one read of the log for both projections
+                for event in self.log.read():
+                    if event["type"] in Locations.EVENT_TYPES:
+                        places.append(event)
+                    yield event
+
+            self.tickets.load(events())
+            self.locations.load(places, self.log.last_seq)
             self.checkpoint()
             shutil.rmtree(stale, ignore_errors=True)
 

@@ -115,3 +115,11 @@ def test_queue_filters(store, clock, filters, expected):
     report(store, clock, category="complaint", location="DEMO-GYM", name="王老师")
     rows = queue.build(store, clock(), TZ, filters)
     assert sorted(r.number[0] for r in rows) == sorted(expected)
+
+
+def test_queue_summaries_leave_out_the_timeline_and_are_copies(store, clock):
+    ticket = report(store, clock)
+    (summary,) = store.tickets.open_summaries()
+    assert "events" not in summary and summary["number"] == ticket["number"]
+    summary["status"] = "closed"
+    assert store.tickets.get(ticket["id"])["status"] == "new"

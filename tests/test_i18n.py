@@ -74,3 +74,13 @@ def test_switching_language_on_the_details_step_keeps_what_was_typed(client, vis
     html = client.get("/report/details").get_data(as_text=True)
     assert '<html lang="en">' in html and "还没写完" in html and 'value="138"' in html
     assert "Please enter" not in html  # not checked yet: the visitor has not gone on
+
+
+def test_times_are_shown_in_the_sites_zone_naive_ones_taken_as_utc(app):
+    from datetime import datetime
+
+    from kiosk.i18n import local_time
+    with app.app_context():
+        assert local_time("2026-11-28T16:30:00+00:00") == "2026-11-29 00:30"
+        assert local_time(datetime(2026, 11, 28, 16, 30), "time") == "00:30"
+        assert local_time(None) == ""

@@ -66,7 +66,7 @@ def build(store: Store, now: datetime, tz: ZoneInfo, filters: dict | None = None
     """Return the open tickets that match ``filters``, in queue order."""
     filters = filters or {}
     with store.lock:
-        tickets = [t for t in store.tickets.all_open() if _matches(t, filters, tz)]
+        tickets = [t for t in store.tickets.open_summaries() if _matches(t, filters, tz)]
         names = {loc["code"]: (loc["name_zh"] if lang == "zh" else loc.get("name_en")
                                or loc["name_zh"]) for loc in store.locations.all(False)}
     rows = []
