@@ -1,8 +1,11 @@
 """Test helpers shared by the test modules (importable, unlike ``conftest``)."""
 from __future__ import annotations
 
+import random
 import re
+import socket
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 class Clock:
@@ -52,3 +55,26 @@ def sign_in(app, client, name: str = "Li Na", role: str = "receptionist", pin: s
                                                  "name": name, "pin": pin})
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return staff
+
+
+def free_port(rng: random.Random | None = None, host: str = "127.0.0.1") -> int:
+    """Return a free port outside the kernel's ephemeral range.
+
+    While a server is down, client connection attempts take ephemeral local ports; if
+    one took the server's port, a restart could not bind it (or a client would connect
+    to itself). So the port is chosen where the kernel never hands out client ports.
+    """
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    candidates = [p for p in (*range(20000, min(low, 30000)), *range(high + 1, 65536))
+                  if not low <= p <= high]
+    for port in (rng or random).sample(candidates, min(200, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")

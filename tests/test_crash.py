@@ -15,7 +15,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 
 from kiosk.store import Store
 
@@ -35,30 +35,6 @@ UPTIME = (0.1, 1.0)        # seconds the server lives after it is ready (and che
 READY_TIMEOUT = 15.0       # one start, python and imports included
 BUDGET = 75.0              # the whole kill-restart loop
 REQUEST_TIMEOUT = 5.0
-
-
-def free_port(rng: random.Random) -> int:
-    """A free port outside the ephemeral range.
-
-    While the server is down, the submitter's connection attempts (and any other
-    process's) take ephemeral local ports; if one took the server's port, the restart
-    could not bind it (or the client would connect to itself). So the port is chosen
-    where the kernel never hands out client ports.
-    """
-    try:
-        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
-        low, high = 32768, 60999
-    candidates = [p for p in (*range(20000, min(low, 30000)), *range(high + 1, 65536))
-                  if not low <= p <= high]
-    for port in rng.sample(candidates, min(200, len(candidates))):
-        with socket.socket() as s:
-            try:
-                s.bind((HOST, port))
-            except OSError:
-                continue
-            return port
-    pytest.fail("no free port outside the ephemeral range")
 
 
 def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:

@@ -18,11 +18,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 from crash_submitter import FlowError, submit_once
 from faultproxy import FaultProxy
 from sync_oracle import compare, hq_sites, open_hq_readonly
@@ -56,24 +55,6 @@ SUMMARY: list[tuple[str, str, dict]] = []  # (scenario, oracle line, extra figur
 
 
 # -- ports, processes ---------------------------------------------------------------------
-def free_port() -> int:
-    """A free port outside the ephemeral range (a restart can bind it again; see test_crash)."""
-    try:
-        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
-        low, high = 32768, 60999
-    candidates = [p for p in (*range(20000, min(low, 30000)), *range(high + 1, 65536))
-                  if not low <= p <= high]
-    for port in random.sample(candidates, min(200, len(candidates))):
-        with socket.socket() as s:
-            try:
-                s.bind((HOST, port))
-            except OSError:
-                continue
-            return port
-    pytest.fail("no free port outside the ephemeral range")
-
-
 def base_env(**extra: str) -> dict:
     """This process's environment without any KIOSK_/HQ_/FRONTDESK_ setting, plus ``extra``."""
     env = {k: v for k, v in os.environ.items()

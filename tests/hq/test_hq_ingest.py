@@ -6,9 +6,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from test_hq_support import (Kiosk, add_site, batch, body_of, client, clock, dump,  # noqa: F401
-                             events_rows, headers_for, hq, kiosk, post, push, results, store,
-                             verify_answer)
+from hq_helpers import (Kiosk, add_site, batch, body_of, dump, events_rows, headers_for, post,
+                        push, results, verify_answer)
 
 from kiosk.eventlog import GENESIS, event_hash
 from sync import protocol

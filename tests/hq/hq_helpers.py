@@ -1,5 +1,5 @@
-"""Fixtures and helpers of the HQ tests (no tests here): an HQ app on a fresh data folder,
-kiosks that write real hash-chained events, signed requests and table dumps."""
+"""Helpers of the HQ tests: kiosks that write real hash-chained events, signed requests
+and table dumps (the fixtures are in this folder's conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -8,38 +8,14 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from helpers import Clock
 
 from kiosk.eventlog import EventLog
 from sync import protocol
-from sync.hq import create_hq_app
 from sync.hq.storage import DB_NAME
 
 TABLES = ("meta", "sites", "events", "tickets", "alarms", "admins")
 PIN = "246810"
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def hq(tmp_path, clock):
-    app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "hq"), "CLOCK": clock})
-    yield app
-    app.extensions["hq_store"].close()
-
-
-@pytest.fixture
-def client(hq):
-    return hq.test_client()
-
-
-@pytest.fixture
-def store(hq):
-    return hq.extensions["hq_store"]
 
 
 def iso(when: datetime) -> str:
@@ -77,11 +53,6 @@ class Kiosk:
         actor = actor or {"role": "receptionist", "id": "st-1", "name": "Li Na"}
         return self.write([{"ticket_id": ticket_id, "type": kind, "at": iso(self.clock()),
                             "actor": actor, "data": data or {}}])[0]
-
-
-@pytest.fixture
-def kiosk(tmp_path, clock):
-    return Kiosk(tmp_path / "kiosk-a", "site-a", clock)
 
 
 def add_site(store, site_id: str = "site-a", name: str = "Campus A") -> dict:

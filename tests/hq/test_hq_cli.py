@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import Clock
-from test_hq_support import Kiosk, batch, headers_for, verify_answer
+from hq_helpers import Kiosk, batch, headers_for, verify_answer
 
 from kiosk.cli import cli, register_commands
 from sync import protocol
 from sync.hq.storage import open_store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if "hq" not in cli.commands:
     register_commands(cli)
 

@@ -8,8 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from test_hq_support import (PIN, Kiosk, add_site, client, clock, csrf_token, hq,  # noqa: F401
-                             kiosk, push, sign_in, store)
+from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, sign_in
 
 from sync.hq.ingest import verify_site_chain
 from sync.hq.storage import DB_NAME
