@@ -325,3 +325,26 @@ def test_verify_spots_a_missing_segment(tmp_path):
     problems = log.verify()
     assert problems[0].seq == 3 and "missing" in problems[0].problem
     log.close()
+
+
+def test_reading_after_the_mark_finds_exactly_the_later_events(tmp_path):
+    """``EventLog.read(after)`` bisects a segment (sync reads after the mark every batch)."""
+    log = EventLog(tmp_path / "log", "s", segment_bytes=3000)
+    for i in range(60):  # lines of uneven length, in many segments
+        log.write(log.prepare([{"ticket_id": None, "type": "noted", "at": "t", "actor": {},
+                                "data": {"pad": "y" * (i * 7 % 50)}}] * (1 + i % 3)))
+    last = log.last_seq
+    assert len(log.segments()) > 5
+    for after in range(-1, last + 3):
+        assert [e["seq"] for e in log.read(after)] == list(range(max(after, 0) + 1, last + 1))
+    with open(log.segments()[-1], "ab") as f:  # a torn tail is never read
+        f.write(b'{"seq": 99999, "ha')
+    for after in range(0, last + 1):
+        assert [e["seq"] for e in log.read(after)] == list(range(after + 1, last + 1))
+    second = log.segments()[1]  # a damaged line after the mark is still an error
+    lines = second.read_bytes().split(b"\n")
+    lines[1] = b"not json"
+    second.write_bytes(b"\n".join(lines))
+    with pytest.raises(ValueError):
+        list(log.read(0))
+    log.close()

@@ -374,3 +374,13 @@ def test_a_signature_over_the_path_hq_is_mounted_under_is_accepted(client, store
     assert send("/elsewhere").status_code == 401
     assert send("/frontdesk").status_code == 200
     assert results(send("").get_json()) == ["duplicate"]
+
+
+def test_a_body_nested_16_deep_parses_and_17_or_far_more_does_not():
+    def nested(depth: int) -> bytes:
+        return b"[" * depth + b"1" + b"]" * depth
+
+    assert protocol.loads(nested(16)) and protocol.loads(b'{"a": "[[[[[[[[[[[[[[[[[[[["}')
+    for body in (nested(17), nested(200_000), b'{"a":' * 17 + b"1" + b"}" * 17):
+        with pytest.raises(protocol.BadBody, match="nested too deeply"):
+            protocol.loads(body)
