@@ -66,11 +66,6 @@ class AtomicJSONStorage(Storage):
         if not deferred:
             self.flush()
 
-    @property
-    def dirty(self) -> bool:
-        """Whether memory holds changes the file does not have yet."""
-        return self._dirty
-
     def reload(self) -> None:
         """Forget unwritten changes and read the file again."""
         self._dirty = False
