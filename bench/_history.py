@@ -3,7 +3,7 @@
 ``fill(data_dir, n_tickets)`` makes a fresh data folder the way the kiosk would have
 after ~24 months of use: the demo places (via ``create_app``), then ``n_tickets``
 tickets written straight into the event log in big batches
-(``store.log.write(store.log.prepare(batch))``, one fsync per batch), then the
+(``store._log.write(store._log.prepare(batch))``, one fsync per batch), then the
 projections built from the log by ``Store.rebuild()`` (one fold in memory, each file
 written once). Nearly all tickets are closed; an open backlog of ``OPEN_BACKLOG``
 recent tickets (the same at every size) is left at every stage of its life: new
@@ -159,19 +159,19 @@ def fill(data_dir: Path, n_tickets: int, seed: int = 1) -> dict:
     store = Store(data_dir)
     try:
         for i in range(0, len(partials), BATCH_EVENTS):
-            store.log.write(store.log.prepare(partials[i:i + BATCH_EVENTS]))
+            store._log.write(store._log.prepare(partials[i:i + BATCH_EVENTS]))
         t2 = time.perf_counter()
         c2 = time.process_time()
         store.rebuild()
         t3, c3 = time.perf_counter(), time.process_time()
     finally:
         store.close()
-    last_seq = store.log.last_seq
+    last_seq = store.last_seq
     t4 = time.perf_counter()
     store = Store(data_dir)
     try:
-        assert min(p.seq for p in store._projections()) == last_seq == store.log.last_seq
-        n_open = len(store.tickets.open)
+        assert min(p.seq for p in store._projections()) == last_seq == store.last_seq
+        n_open = len(store.open_summaries())
     finally:
         store.close()
     return {"events": last_seq, "open": n_open, "generate_s": t1 - t0, "log_s": t2 - t1,

@@ -109,7 +109,7 @@ def build(folder: Path, n: int) -> dict:
     store = Store(folder, site_id=SITE)
     try:
         for i in range(0, len(partials), BATCH_WRITE):
-            store.log.write(store.log.prepare(partials[i:i + BATCH_WRITE]))
+            store._log.write(store._log.prepare(partials[i:i + BATCH_WRITE]))
         t2 = time.perf_counter()
         store.rebuild()  # the projections in step, as a kiosk that wrote them one by one
     finally:
@@ -149,7 +149,7 @@ def start_hq(data: Path, log: Path) -> tuple[subprocess.Popen, int]:
 
 def add_site(hq_data: Path) -> tuple[str, str]:
     from sync import protocol
-    from sync.hq.storage import open_store
+    from hq.database import open_store
 
     key_id, secret = protocol.new_key()
     store = open_store(hq_data)
@@ -188,15 +188,15 @@ def drain(kiosk: Path, url: str, key_id: str, secret: str, profile: Path | None)
             profiler.disable()
             profiler.dump_stats(profile)
         return {"seconds": elapsed, "kiosk_cpu_s": cpu, "rounds": rounds, "status": status,
-                "last_seq": store.log.last_seq}
+                "last_seq": store.last_seq}
     finally:
         store.close()
 
 
 def check_hq(hq_data: Path, last_seq: int) -> None:
     """HQ holds seqs 1..last_seq once each, and the site's chain verifies."""
-    from sync.hq.ingest import verify_site_chain
-    from sync.hq.storage import open_store
+    from hq.ingest import verify_site_chain
+    from hq.database import open_store
 
     db = sqlite3.connect(f"file:{hq_data / 'hq.sqlite3'}?mode=ro", uri=True)
     try:
@@ -220,7 +220,7 @@ def profile_hq(kiosk: Path, n: int, out: Path) -> None:
 
     from kiosk.eventlog import EventLog
     from sync import client, protocol
-    from sync.hq import create_hq_app
+    from hq import create_hq_app
     from sync.state import Settings
 
     hq_dir = out.parent / "hq-profile"

@@ -5,7 +5,19 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from .config import load_config, now_utc
+from common.config import now_utc
+
+from . import errors, health, i18n
+from .config import load_config
+from .extensions import babel, csrf, htmx, init_store
+from .locations.service import ensure_demo
+from .qr import qr_svg
+from .security import init_security
+from .staff.auth import init_staff
+from .staff.blueprints import bp as staff_bp
+from .syncing.runner import init_sync
+from .tickets import rules
+from .visitor import views as visitor
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -21,13 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from .extensions import babel, csrf, htmx, init_store
-    from .i18n import select_locale
-    from .locations.service import ensure_demo
-    from .security import init_security
-    from .staff.auth import init_staff
-
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale)
     csrf.init_app(app)
     htmx.init_app(app)
     init_security(app)
@@ -35,34 +41,23 @@ def register_extensions(app: Flask) -> None:
     init_staff(app)
     if app.config["DEMO_LOCATIONS"]:
         ensure_demo(store, now_utc(app))
-    from sync.worker import init_sync
-
     init_sync(app, store)  # starts pushing the log to HQ when configured (not under TESTING)
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, i18n
-    from .staff.blueprints import bp as staff
-    from .visitor import views as visitor
-
-    for bp in (visitor.bp, i18n.bp, health.bp, staff):
+    for bp in (visitor.bp, i18n.bp, health.bp, staff_bp):
         app.register_blueprint(bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .errors import register_errorhandlers as register
-
-    register(app)
+    errors.register_errorhandlers(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .i18n import LANGUAGES, html_lang, local_time
-    from .qr import qr_svg
-    from .staff import ROLE_LABELS
-    from .tickets import rules
-
-    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_time"] = i18n.local_time
+    app.jinja_env.filters["location_name"] = i18n.location_name
     app.jinja_env.globals.update(
-        qr_svg=qr_svg, html_lang=html_lang, LANGUAGES=LANGUAGES, CATEGORIES=rules.CATEGORIES,
-        STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS, CLOSE_REASONS=rules.CLOSE_REASONS,
-        EVENT_LABELS=rules.EVENT_LABELS, FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=ROLE_LABELS)
+        qr_svg=qr_svg, html_lang=i18n.html_lang, LANGUAGES=i18n.LANGUAGES,
+        CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
+        CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
+        FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=rules.ROLE_LABELS)

@@ -5,7 +5,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .tickets.rules import N_
+from common.messages import N_
 
 MESSAGES = {
     400: (N_("Something in that request was not right"),

@@ -1,53 +1,25 @@
 """The append-only, hash-chained event log: the source of truth of a site.
 
 Events are JSON lines in segment files ``events-<first seq>.jsonl``. Every append
-is written, flushed and fsynced before it returns. Each event's ``hash`` is the
-SHA-256 of its canonical JSON (without ``hash``, with ``prev_hash``), so the log is
-a chain anyone can verify. This module knows nothing of tickets or of Flask.
+is written, flushed and fsynced before it returns. The event format and its hash chain
+are ``sync.events``'s, shared with HQ. This module knows nothing of tickets or of Flask.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import mmap
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from common.files import fsync_dir
+from sync.events import GENESIS, ChainProblem, canonical, chain, verify_chain
+
 log = logging.getLogger(__name__)
 
-GENESIS = "0" * 64
 SEGMENT_BYTES = 4 * 1024 * 1024
 _PREFIX, _SUFFIX = "events-", ".jsonl"
-
-
-def canonical(obj: dict) -> bytes:
-    """Return the canonical JSON bytes of ``obj`` (sorted keys, no spaces, UTF-8)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def event_hash(event: dict) -> str:
-    """Return the chain hash of ``event``: SHA-256 over all fields but ``hash``."""
-    return hashlib.sha256(canonical({k: v for k, v in event.items() if k != "hash"})).hexdigest()
-
-
-@dataclass
-class ChainProblem:
-    """One place where the chain does not verify."""
-
-    seq: int
-    problem: str
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a directory entry so a rename or new file survives a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class EventLog:
@@ -133,14 +105,7 @@ class EventLog:
         Each partial carries ``ticket_id``, ``type``, ``at``, ``actor`` and ``data``;
         this adds ``site_id``, ``seq``, ``event_id``, ``prev_hash`` and ``hash``.
         """
-        events, seq, prev = [], self.last_seq, self.last_hash
-        for partial in partials:
-            seq += 1
-            event = {**partial, "site_id": self.site_id, "seq": seq,
-                     "event_id": f"{self.site_id}:{seq}", "prev_hash": prev}
-            event["hash"] = prev = event_hash(event)
-            events.append(event)
-        return events
+        return chain(partials, self.site_id, self.last_seq, self.last_hash)
 
     def write(self, events: list[dict]) -> None:
         """Write prepared events with one write and one fsync.
@@ -196,8 +161,10 @@ class EventLog:
         An unreadable line is reported and checking goes on with the next one; a log that
         ends before the last event this process wrote reports the missing tail.
         """
-        problems: list[ChainProblem] = []
-        expected_seq, prev = 1, GENESIS
+        return verify_chain(self._lines(), self.last_seq)
+
+    def _lines(self) -> Iterator[tuple[None, dict | str]]:
+        """Yield every whole line as ``(None, event)``, or why it is unreadable."""
         for path in self.segments():
             with open(path, "rb") as f:
                 for line in f:
@@ -208,25 +175,9 @@ class EventLog:
                         if not isinstance(event, dict):
                             raise ValueError("not a JSON object")
                     except ValueError as exc:
-                        problems.append(ChainProblem(expected_seq,
-                                                     f"unreadable line in {path.name}: {exc}"))
-                        expected_seq, prev = expected_seq + 1, None
+                        yield None, f"unreadable line in {path.name}: {exc}"
                         continue
-                    seq = event.get("seq")
-                    if seq != expected_seq:
-                        problems.append(ChainProblem(expected_seq,
-                                                     f"missing: found seq {seq} next"))
-                    if prev is not None and event.get("prev_hash") != prev:
-                        problems.append(ChainProblem(seq, "link to the previous event is broken"))
-                    if event_hash(event) != event.get("hash"):
-                        problems.append(ChainProblem(seq, "content changed: hash does not match"))
-                    prev = event.get("hash")
-                    expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
-        if expected_seq <= self.last_seq:
-            problems.append(ChainProblem(expected_seq, f"missing: the log ends at seq "
-                                                       f"{expected_seq - 1}, {self.last_seq} "
-                                                       f"were written"))
-        return problems
+                    yield None, event
 
 
 def _skip_to(f, after: int) -> None:

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, request, session
 from flask_babel import get_locale
 
+from .locations import service as locations
+
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
 
@@ -61,3 +63,8 @@ def local_time(value: str | datetime | None, fmt: str = "short") -> str:
 def html_lang() -> str:
     """Return the BCP 47 tag for ``<html lang>``."""
     return "zh-CN" if get_locale().language == "zh" else "en"
+
+
+def location_name(location: dict) -> str:
+    """Return a location's name in the page's language (a template filter)."""
+    return locations.location_name(location, get_locale().language)

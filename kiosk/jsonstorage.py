@@ -2,21 +2,20 @@
 
 Stock ``JSONStorage`` rewrites its file in place (a crash tears it) and re-reads it
 on every operation. This storage keeps the document in memory (one writer per
-process, under the store's lock), and writes a temp file in the same folder,
-flushes, fsyncs, ``os.replace``-s it and fsyncs the folder. A ``deferred`` storage
+process, under the store's lock), and replaces the file atomically
+(``common.files.atomic_write``). A ``deferred`` storage
 writes only when ``flush()`` is called: the store does that at its checkpoints, as the
 event log already holds every change durably.
 """
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from tinydb.storages import Storage
 
-from .eventlog import fsync_dir
+from common.files import atomic_write
 
 
 class CorruptFile(Exception):
@@ -78,18 +77,9 @@ class AtomicJSONStorage(Storage):
         """Write the document atomically if it changed."""
         if not self._dirty:
             return
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        try:
-            payload = json.dumps(self._data, ensure_ascii=False, separators=(",", ":")).encode()
-            with open(tmp, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            fsync_dir(self.path.parent)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise  # memory keeps the changes: the next flush tries again
+        # on failure memory keeps the changes: the next flush tries again
+        atomic_write(self.path, json.dumps(self._data, ensure_ascii=False,
+                                           separators=(",", ":")).encode())
         self._dirty = False
 
     def close(self) -> None:

@@ -103,6 +103,12 @@ class Archive:
         else:
             self._index(ticket, self.table.insert(ticket))
 
+    def remove(self, tid: str) -> None:
+        """Take a ticket out (it was reopened)."""
+        doc_id = self._ids.pop(tid)
+        self._tokens.pop(self.table.get(doc_id=doc_id)["token"], None)
+        self.table.remove(doc_ids=[doc_id])
+
     def put_many(self, tickets: list[dict]) -> None:
         """Insert many new tickets at once (a rebuild)."""
         for ticket, doc_id in zip(tickets, self.table.insert_multiple(tickets)):
@@ -170,9 +176,9 @@ class Tickets(Projection):
         for event in self._read_log():
             tid = event.get("ticket_id")
             if tid and ids.month_of(tid) == month:
-                tickets[tid] = model.apply(tickets.get(tid), event)
+                tickets[tid] = model.fold(tickets.get(tid), event)
         archive = Archive(path)
-        archive.put_many([t for t in tickets.values() if t["status"] == "closed"])
+        archive.put_many([t for t in tickets.values() if t and t["status"] == "closed"])
         archive.db.storage.flush()
         return archive
 
@@ -182,23 +188,23 @@ class Tickets(Projection):
             return
         tid = event["ticket_id"]
         where, doc = self._find(tid)
-        ticket = model.apply(doc, event)
+        ticket = model.fold(doc, event)
         if event["type"] == "reported":
             # counted even when the ticket is already projected (a replay over an archive
             # or an older hot file), so a daily number is never handed out twice
             self._count(event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1]))
-        if ticket is doc:
+        if ticket is doc or ticket is None:
             return
         if ticket["status"] == "closed":
             self._archive(ids.month_of(tid)).put(ticket)
             if where == "open":
                 self.open.remove(Query().id == tid)
                 self._by_token.pop(ticket["token"], None)
-        elif where == "archive":
-            raise model.rules.RuleError("a closed ticket cannot change")
-        else:
-            self.open.upsert(ticket, Query().id == tid)
-            self._by_token[ticket["token"]] = tid
+            return
+        if where == "archive":  # reopened
+            self._archive(ids.month_of(tid)).remove(tid)
+        self.open.upsert(ticket, Query().id == tid)
+        self._by_token[ticket["token"]] = tid
 
     def _count(self, day: str, n: int) -> None:
         """Remember the highest daily counter used on a site-local ``day``; keep a week."""
@@ -218,7 +224,7 @@ class Tickets(Projection):
             last = event["seq"]
             tid = event.get("ticket_id")
             if tid:
-                tickets[tid] = model.apply(tickets.get(tid), event)
+                tickets[tid] = model.fold(tickets.get(tid), event)
                 if event["type"] == "reported":
                     day, n = event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1])
                     if n > counters.get(day, 0):
@@ -226,6 +232,7 @@ class Tickets(Projection):
         for day in sorted(counters)[-7:]:  # what counting event by event would have kept
             self._count(day, counters[day])
         closed: dict[str, list[dict]] = {}
+        tickets = {tid: t for tid, t in tickets.items() if t is not None}
         for ticket in tickets.values():
             if ticket["status"] == "closed":
                 closed.setdefault(ids.month_of(ticket["id"]), []).append(ticket)
@@ -261,6 +268,10 @@ class Tickets(Projection):
             if doc is not None:
                 return "archive", doc
         return None, None
+
+    def peek(self, tid: str) -> dict | None:
+        """Return the ticket with id ``tid`` itself, not a copy: never change it."""
+        return self._find(tid)[1]
 
     def get(self, tid: str) -> dict | None:
         """Return a copy of the ticket with id ``tid``, open or archived."""

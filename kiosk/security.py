@@ -1,28 +1,13 @@
-"""Response headers and the per-client submission rate limit."""
+"""The security headers (``common.headers``) and the per-client submission rate limit."""
 from __future__ import annotations
 
 import threading
 import time
 from collections import defaultdict, deque
 
-from flask import Flask, Response, request
+from flask import Flask, request
 
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "object-src 'none'")
-
-
-def set_headers(response: Response) -> Response:
-    """Lock pages to this server, keep tokens out of referrers, never cache personal data."""
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    if response.mimetype == "text/html":
-        # the next visitor must not find the last one's entry behind the Back button
-        response.headers["Cache-Control"] = "no-store"
-        response.vary.update(["HX-Request", "HX-Trigger", "Cookie"])
-    return response
+from common.headers import set_headers
 
 
 class RateLimiter:

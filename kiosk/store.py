@@ -1,10 +1,14 @@
 """The kiosk store: one per process, one lock, the event log and its projections.
 
-Every operation, reads included, runs under one ``threading.RLock``; services take
-``store.lock`` around whole read-modify-write sequences. An exclusive ``flock`` on
-``<data>/.lock`` refuses a second server on the same data folder. On open, a torn
-log tail is dropped, a missing or corrupt projection is rebuilt from the log, and
-events written but not yet projected are replayed.
+The store is the only door to data: callers read through its methods (``ticket``,
+``open_summaries``, ``locations``, ...), each under one ``threading.RLock`` and each
+returning copies; services take ``store.lock`` around whole read-modify-write
+sequences. Writing follows one path, ``append``: the rules decide every ticket event
+against the ticket's state (a refusal writes nothing), the log appends (fsync), the
+projections apply. An exclusive ``flock`` on ``<data>/.lock`` refuses a second server
+on the same data folder. On open, a torn log tail is dropped, a missing or corrupt
+projection is rebuilt from the log, and events written but not yet projected are
+replayed.
 
 The log is the only thing written before a request is answered (one fsync). The
 projections live in memory and are written to disk at checkpoints (every
@@ -15,6 +19,7 @@ are replayed from the log on the next start.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -25,11 +30,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .eventlog import EventLog, fsync_dir
 from tinydb import TinyDB
 
+from common.files import atomic_write
+
+from .eventlog import EventLog
 from .jsonstorage import AtomicJSONStorage, CorruptFile
 from .projections import Locations, Tickets
+from .tickets import model
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +65,13 @@ class Store:
         self._lockfile = self._acquire_lockfile()
         try:
             self.site_id = self._site_id(site_id)
-            self.log = EventLog(self.folder / "log", self.site_id)
+            self._log = EventLog(self.folder / "log", self.site_id)
             self._drafts = TinyDB(self.folder / "drafts.json", storage=AtomicJSONStorage).table(
                 "drafts")
             self._open_projections()
         except BaseException:
-            if getattr(self, "log", None) is not None:
-                self.log.close()
+            if getattr(self, "_log", None) is not None:
+                self._log.close()
             self._lockfile.close()
             raise
 
@@ -95,13 +103,7 @@ class Store:
         site_id = wanted or f"site-{secrets.token_hex(3)}"
         # written atomically: a crash on the first start must not leave an empty file
         # that no later start can read
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w") as f:
-            f.write(json.dumps({"site_id": site_id}))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(self.folder)
+        atomic_write(path, json.dumps({"site_id": site_id}).encode())
         return site_id
 
     def _projection_folder(self) -> Path:
@@ -110,35 +112,35 @@ class Store:
         return folder
 
     def _new_projections(self) -> None:
-        self.tickets = Tickets(self._projection_folder(), self.log.read)
-        self.locations = Locations(self._projection_folder())
+        self._tickets = Tickets(self._projection_folder(), self._log.read)
+        self._locations = Locations(self._projection_folder())
 
     def _open_projections(self) -> None:
         try:
             self._new_projections()
-            self.tickets.check_archives()
+            self._tickets.check_archives()
         except CorruptFile as exc:
             log.warning("projection unreadable (%s): rebuilding every projection from the log", exc)
             self.rebuild()
             return
-        if max(p.seq for p in self._projections()) > self.log.last_seq:
+        if max(p.seq for p in self._projections()) > self._log.last_seq:
             log.warning("projections are ahead of the event log: rebuilding them from the log")
             self.rebuild()
             return
         start, count = min(p.seq for p in self._projections()), self._replay()
         if count:
             log.warning("replayed %d event(s) from the log into the projections (seq %d..%d): "
-                        "written since the last checkpoint", count, start + 1, self.log.last_seq)
+                        "written since the last checkpoint", count, start + 1, self._log.last_seq)
             self.checkpoint()
 
     def _projections(self):
-        return (self.tickets, self.locations)
+        return (self._tickets, self._locations)
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
         start = min(p.seq for p in self._projections())
         count = 0
-        for event in self.log.read(after=start) if start < self.log.last_seq else ():
+        for event in self._log.read(after=start) if start < self._log.last_seq else ():
             for p in self._projections():
                 p.apply(event)
             count += 1
@@ -147,7 +149,7 @@ class Store:
     def rebuild(self) -> None:
         """Throw the projections away and build them again from the whole log."""
         with self.lock:
-            for p in getattr(self, "tickets", None), getattr(self, "locations", None):
+            for p in getattr(self, "_tickets", None), getattr(self, "_locations", None):
                 if p is not None:
                     p.storage.reload()  # never write what is thrown away
                     p.close()
@@ -158,13 +160,13 @@ class Store:
             places: list[dict] = []  # the few events of the places, set aside on the way
 
             def events():  # one read of the log for both projections
-                for event in self.log.read():
+                for event in self._log.read():
                     if event["type"] in Locations.EVENT_TYPES:
                         places.append(event)
                     yield event
 
-            self.tickets.load(events())
-            self.locations.load(places, self.log.last_seq)
+            self._tickets.load(events())
+            self._locations.load(places, self._log.last_seq)
             self.checkpoint()
             shutil.rmtree(stale, ignore_errors=True)
 
@@ -177,22 +179,24 @@ class Store:
 
     # -- writing -----------------------------------------------------------------
     def append(self, partials: list[dict]) -> list[dict]:
-        """Append events to the log (fsynced) and apply them to every projection.
+        """Decide, append (fsynced) and apply events built by ``sync.events.new``.
 
-        The events are applied in memory first; if a rule refuses one, nothing is
-        written anywhere, the projections are as before, and the RuleError propagates.
+        The rules judge every ticket event against the ticket as the events before it
+        in the batch leave it; if they refuse one, RuleError propagates and nothing is
+        written. Return the events as written.
         """
         with self.lock:
-            events = self.log.prepare(partials)
+            events = self._log.prepare(partials)
+            self._decide(events)
+            self._log.write(events)
             try:
                 for event in events:
                     for p in self._projections():
                         p.apply(event)
-                self.log.write(events)
-            except BaseException:
+            except BaseException:  # logged but not projected: rebuild what is in memory
                 self._restore()
                 raise
-            self.tickets.trim()
+            self._tickets.trim()
             self._unsaved += len(events)
             self._unsaved_since = self._unsaved_since or time.monotonic()
             if (self._unsaved >= CHECKPOINT_EVENTS
@@ -205,11 +209,72 @@ class Store:
                 log.exception("store listener failed")
         return events
 
+    def _decide(self, events: list[dict]) -> None:
+        """Raise RuleError if the rules refuse a ticket event of the batch; change nothing."""
+        pending: dict[str, dict | None] = {}
+        for event in events:
+            tid = event.get("ticket_id")
+            if not tid:
+                continue  # a site event (staff, places): its service checked it
+            ticket = pending[tid] if tid in pending else self._tickets.peek(tid)
+            pending[tid] = model.apply(ticket, event)
+
     def _restore(self) -> None:
         """Drop half-applied changes: back to the last checkpoint, then replay the log."""
         for p in self._projections():
             p.reload()
         self._replay()
+
+    # -- reading: copies, under the lock -------------------------------------------
+    def ticket(self, tid: str) -> dict | None:
+        """Return the ticket with id ``tid``, open or closed, or None."""
+        with self.lock:
+            return self._tickets.get(tid)
+
+    def ticket_by_token(self, token: str) -> dict | None:
+        """Return the ticket whose status token is ``token``, or None."""
+        with self.lock:
+            return self._tickets.by_token(token)
+
+    def open_tickets(self) -> list[dict]:
+        """Return every open ticket, with its timeline."""
+        with self.lock:
+            return self._tickets.all_open()
+
+    def open_summaries(self) -> list[dict]:
+        """Return every open ticket without its timeline (what the queue lists)."""
+        with self.lock:
+            return self._tickets.open_summaries()
+
+    def last_number(self, day: str) -> int:
+        """Return the highest daily ticket counter used on a site-local ``day``."""
+        with self.lock:
+            return self._tickets.last_number(day)
+
+    def locations(self, active_only: bool = True) -> list[dict]:
+        """Return the places (active only, or all), sorted by building then code."""
+        with self.lock:
+            return self._locations.all(active_only)
+
+    def location(self, code: str) -> dict | None:
+        """Return the place with ``code``, active or retired, or None."""
+        with self.lock:
+            return self._locations.get(code)
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last event written."""
+        with self.lock:
+            return self._log.last_seq
+
+    def events_after(self, seq: int, limit: int | None = None) -> list[dict]:
+        """Return the events after ``seq`` in order (at most ``limit``), as logged."""
+        with self.lock:
+            reader = self._log.read(after=seq)
+            try:
+                return list(reader if limit is None else itertools.islice(reader, limit))
+            finally:
+                reader.close()
 
     # -- drafts: a visitor's entry in progress, never logged ------------------------
     def save_draft(self, draft_id: str, fields: dict) -> None:
@@ -238,12 +303,17 @@ class Store:
         with self.lock:
             self._drafts.remove(lambda d: d["id"] == draft_id)
 
+    def verify(self) -> list:
+        """Check the log's hash chain; return the problems found (none: intact)."""
+        with self.lock:
+            return self._log.verify()
+
     # -- health ------------------------------------------------------------------
     def status(self) -> dict:
         """Return a small health summary."""
         with self.lock:
-            return {"site_id": self.site_id, "last_seq": self.log.last_seq,
-                    "open_tickets": len(self.tickets.open)}
+            return {"site_id": self.site_id, "last_seq": self._log.last_seq,
+                    "open_tickets": len(self._tickets.open)}
 
     def close(self) -> None:
         """Flush and release everything, including the data-folder lock."""
@@ -251,5 +321,5 @@ class Store:
             self.checkpoint()
             for p in self._projections():
                 p.close()
-            self.log.close()
+            self._log.close()
             self._lockfile.close()

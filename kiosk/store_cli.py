@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
-from .cli import DATA_OPTION
-from .eventlog import GENESIS, ChainProblem, EventLog
+from sync.events import GENESIS, ChainProblem
+
+from .eventlog import EventLog
+from .shell import DATA_OPTION
 
 
 class ReadOnlyLog(EventLog):

@@ -1,1 +1,3 @@
-"""Sync to headquarters (issue 4): the event log is the outbox."""
+"""What connects a site to HQ, without Flask: the event format both sides share
+(``events``), the signed wire protocol (``protocol``, PROTOCOL.md), the kiosk's client
+and worker, and the durable sync state on disk. It imports only ``common``."""

@@ -3,7 +3,7 @@
 The worker stores a problem as ``{"text": msgid, "params": {...}}`` in ``data/sync.json``;
 ``sync status`` prints it in English, the staff console translates it.
 """
-from .state import N_
+from common.messages import N_
 
 ALARMS = {
     400: N_("HQ refused our data as malformed (400): tell your IT contact. Nothing is lost; "

@@ -5,22 +5,22 @@ highest seq HQ confirmed) and the worker's last known status, so ``python run.py
 status`` can show it while the server runs. ``data/sync-settings.json`` (mode 0600)
 holds what a manager saved from the console: HQ url, site id, key id and the secret
 key. Start options / ``KIOSK_*`` settings win field by field over the saved file.
-Both files are written atomically: temp file, fsync, ``os.replace``, folder fsync.
+Both files are written atomically (``common.files.atomic_write``).
 Everything here only reads files, never the store's data-folder lock.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from kiosk.eventlog import fsync_dir
-from kiosk.validation import REQUIRED, Message
+from common.files import atomic_write
+from common.messages import N_, Message
+from common.validation import REQUIRED
 
 log = logging.getLogger(__name__)
 
@@ -30,33 +30,15 @@ SETTINGS_FILE = "sync-settings.json"
 CONFIG_KEYS = {"HQ_URL": "hq_url", "SITE_ID": "site_id", "HQ_KEY_ID": "key_id", "HQ_KEY": "key"}
 
 
-def N_(text: str) -> str:
-    """Mark ``text`` for translation; the page translates it."""
-    return text
-
-
 BAD_URL = Message(N_("Enter the HQ address, like https://hq.example.com"))
 OTHER_SITE = Message(N_("This kiosk is site %(site)s. Enter the site id HQ issued the key for; "
                         "they must be the same."))
 BAD_KEY_ID = Message(N_("Enter the key id HQ printed, like k-1a2b3c4d5e6f."))
 
 
-def atomic_write_json(path: Path, obj: dict, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``obj`` as JSON so a crash leaves the old or the new file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)  # an old temp file may have other bits
-        with os.fdopen(fd, "wb") as f:
-            fd = None
-            f.write(json.dumps(obj, ensure_ascii=False, indent=1).encode())
-            f.flush()
-            os.fsync(f.fileno())
-    finally:
-        if fd is not None:
-            os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+def atomic_write_json(path: Path, obj: dict) -> None:
+    """Replace ``path`` with ``obj`` as JSON (0600) so a crash leaves the old or the new file."""
+    atomic_write(path, json.dumps(obj, ensure_ascii=False, indent=1).encode())
 
 
 def _read_json(path: Path) -> dict:
@@ -138,7 +120,7 @@ def overridden(config: Mapping) -> list[str]:
 
 def save_settings(folder: Path, settings: Settings) -> None:
     """Save the settings, readable by the kiosk's user only (0600)."""
-    atomic_write_json(Path(folder) / SETTINGS_FILE, asdict(settings), mode=0o600)
+    atomic_write_json(Path(folder) / SETTINGS_FILE, asdict(settings))
 
 
 def check_settings(form: Mapping, site_id: str, saved: Settings) -> tuple[Settings, dict]:

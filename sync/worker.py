@@ -1,10 +1,13 @@
 """The sync worker: a daemon thread that pushes the event log to HQ (see PROTOCOL.md).
 
-Each round reads the events after the acked mark (under ``store.lock``, only while
-reading), sends them signed, and moves the mark only on an answer verified under the
-site key. Unknown outcomes back off exponentially with full jitter; refusals
+Each round reads the events after the acked mark (``store.events_after``, which holds
+the store's lock only while reading), sends them signed, and moves the mark only on an
+answer verified under the site key. Unknown outcomes back off exponentially with full jitter; refusals
 (400/401/403/409) raise an alarm in plain words and are retried every 10 minutes.
 A store listener wakes the worker when an event is written; it only sets an Event.
+
+The store is the kiosk's, seen only through ``folder``, ``site_id``, ``listeners``,
+``last_seq`` and ``events_after(seq, limit)``: this package imports nothing of the kiosk.
 """
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from . import client
+from . import client, protocol
+from .events import iso
 from .failpoint import failpoint
 from .messages import ALARMS, LOG_UNREADABLE, NOT_CONFIGURED, SITE_MISMATCH, UNKNOWN
-from .state import Mark, Settings, effective_settings, load_state, save_state
+from .state import Mark, Settings, load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ def _msg(text: str, **params) -> dict:
 
 
 def _iso(t: float | None) -> str | None:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat() if t is not None else None
+    return iso(datetime.fromtimestamp(t, timezone.utc)) if t is not None else None
 
 
 class SyncWorker:
@@ -134,12 +138,8 @@ class SyncWorker:
             return self._alarm(now, _msg(SITE_MISMATCH, configured=settings.site_id,
                                          site=self.store.site_id))
         try:
-            with self.store.lock:  # only while reading: never during network I/O
-                reader = self.store.log.read(after=self.mark.acked_through)
-                try:
-                    events = client.batch(reader)
-                finally:
-                    reader.close()
+            events = client.batch(self.store.events_after(self.mark.acked_through,
+                                                          protocol.MAX_BATCH_EVENTS))
         except (OSError, ValueError) as exc:
             return self._alarm(now, _msg(LOG_UNREADABLE, detail=str(exc)[:200]))
         if not events:
@@ -182,7 +182,7 @@ class SyncWorker:
             alarm = _msg(ALARMS[409], seq=bad if bad is not None else request.first_seq)
             hold, delay = True, self.alarm_retry
             log.error("sync alarm: %s", alarm["text"] % alarm["params"])
-        elif new.acked_through >= self.store.log.last_seq:
+        elif new.acked_through >= self.store.last_seq:
             delay = self.idle_wait
         elif progress:
             delay = 0.0  # a backlog remains: go on at once
@@ -253,22 +253,4 @@ class SyncWorker:
         return {**info, **self.settings.public(), "configured": self.settings.configured,
                 "running": self.running, "hq_epoch": self.mark.hq_epoch,
                 "acked_through": self.mark.acked_through,
-                "waiting": max(0, self.store.log.last_seq - self.mark.acked_through)}
-
-
-def init_sync(app, store) -> SyncWorker:
-    """Build the app's worker; start it if configured (under TESTING only if asked)."""
-    from kiosk.config import wall_time
-
-    cfg = app.config
-    worker = SyncWorker(store, effective_settings(store.folder, cfg), clock=wall_time,
-                        backoff_base=float(cfg["SYNC_BACKOFF_BASE"]),
-                        backoff_cap=float(cfg["SYNC_BACKOFF_CAP"]),
-                        alarm_retry=float(cfg["SYNC_ALARM_RETRY"]))
-    autostart = cfg.get("SYNC_AUTOSTART")
-    worker.autostart = (not cfg.get("TESTING")) if autostart is None else bool(autostart)
-    app.extensions["sync_worker"] = worker
-    if worker.autostart and worker.settings.configured:
-        worker.start()
-    return worker
-
+                "waiting": max(0, self.store.last_seq - self.mark.acked_through)}

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import pytest
-from helpers import Clock, Visitor
+from click.testing import CliRunner
+from helpers import CHEAP_PINS, Clock, Visitor
 
+from frontdesk.cli import cli
 from kiosk import create_app
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "production_pins: the app hashes PINs as in production")
 
 
 @pytest.fixture
@@ -13,9 +19,11 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock):
+def app(request, tmp_path, clock):
+    pins = {} if request.node.get_closest_marker("production_pins") else {
+        "PIN_HASH_METHOD": CHEAP_PINS}
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "CLOCK": clock,
-                      "SECRET_KEY": "test", "RATE_LIMIT": 1000})
+                      "SECRET_KEY": "test", "RATE_LIMIT": 1000, **pins})
     yield app
     app.extensions["kiosk_store"].close()
 
@@ -33,3 +41,18 @@ def store(app):
 @pytest.fixture
 def visitor(client):
     return Visitor(client)
+
+
+class Runner:
+    """Runs ``python run.py ...`` in this process: ``runner.invoke("staff", "list")``."""
+
+    def __init__(self):
+        self._runner = CliRunner()
+
+    def invoke(self, *args: str, input: str | None = None):
+        return self._runner.invoke(cli, list(args), input=input)
+
+
+@pytest.fixture
+def runner():
+    return Runner()

@@ -8,6 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
+#: A PIN hash that costs nothing, for tests only (the apps honour it only under TESTING).
+CHEAP_PINS = "pbkdf2:sha256:1"
+
+
 class Clock:
     """A clock tests can set and move; returns aware UTC datetimes."""
 
@@ -45,14 +49,22 @@ class Visitor:
         return self.post("/report/review")
 
 
+def post_sign_in(client, path: str, name: str, pin: str, next: str | None = None):
+    """Send the sign-in form of ``path`` (the kiosk's ``/staff/login``, HQ's ``/login``) as
+    a person would, with the page's CSRF token; return the response."""
+    data = {"csrf_token": csrf_token(client, path), "name": name, "pin": pin}
+    if next is not None:
+        data["next"] = next
+    return client.post(path, data=data)
+
+
 def sign_in(app, client, name: str = "Li Na", role: str = "receptionist", pin: str = "2468") -> dict:
     """Create a staff member (if needed) and sign ``client`` in; return the member."""
     directory = app.extensions["staff_directory"]
     staff = directory.by_name(name) or directory.add(
         name, role, pin, actor={"role": "system", "id": "test", "name": "test"},
         now=app.config["CLOCK"]() if app.config.get("CLOCK") else datetime.now(timezone.utc))
-    response = client.post("/staff/login", data={"csrf_token": csrf_token(client, "/staff/login"),
-                                                 "name": name, "pin": pin})
+    response = post_sign_in(client, "/staff/login", name, pin)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return staff
 

@@ -22,7 +22,7 @@ from sync_oracle import compare, hq_sites, open_hq_readonly
 from kiosk import ids
 from kiosk.store import Store
 from sync import protocol
-from sync.hq.storage import open_store
+from hq.database import open_store
 from sync.state import load_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,9 +251,9 @@ def fill(kiosk_dir: Path, site_id: str, n: int, batch: int = 2000,
             take = min(batch, n - done)
             at = unknown_at - done if unknown_at is not None and done <= unknown_at < done + take \
                 else None
-            store.append(bulk_partials(take, start=store.log.last_seq, unknown_at=at))
+            store.append(bulk_partials(take, start=store.last_seq, unknown_at=at))
             done += take
-        return store.log.last_seq
+        return store.last_seq
     finally:
         store.close()
 

@@ -12,7 +12,7 @@ running) and HQ's SQLite tables (a read-only connection), and counts:
 - ``extra``: HQ holds seqs the kiosk's log does not have;
 - ``rejected``: stored at HQ but not applied (an unknown type, or refused by the rules);
 - whether each side's seqs run 1..N without a hole, each side's hash chain verifies
-  (``EventLog.verify``, ``sync.hq.ingest.verify_site_chain``), and the kiosk's acked mark
+  (``EventLog.verify``, ``hq.ingest.verify_site_chain``), and the kiosk's acked mark
   (``data/sync.json``) equals HQ's last seq under HQ's epoch.
 
 ``SyncReport.assert_exact()`` asserts all of it: 0 lost, 0 duplicated, 0 mismatched.
@@ -24,9 +24,10 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kiosk.eventlog import GENESIS, SEGMENT_BYTES, EventLog
-from sync.hq.ingest import verify_site_chain
-from sync.hq.storage import DB_NAME
+from kiosk.eventlog import SEGMENT_BYTES, EventLog
+from sync.events import GENESIS
+from hq.ingest import verify_site_chain
+from hq.database import DB_NAME
 from sync.state import load_state
 
 

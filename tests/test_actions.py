@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.tickets import actions, queue, rules, service
-from kiosk.validation import ValidationError
+from common.validation import ValidationError
 
 TZ = ZoneInfo("Asia/Shanghai")
 LI = {"role": "receptionist", "id": "s-li", "name": "Li"}
@@ -35,12 +35,12 @@ def test_confirm_with_corrections_signs_an_amendment_then_the_confirmation(store
 
 def test_a_bad_correction_is_refused_and_nothing_is_written(store, clock):
     ticket = report(store, clock)
-    seq = store.log.last_seq
+    seq = store.last_seq
     with pytest.raises(ValidationError) as info:
         actions.confirm(store, ticket["id"], {"phone": "123", "location": "NOPE"}, actor=LI,
                         now=clock())
     assert set(info.value.errors) == {"phone", "location"}
-    assert store.log.last_seq == seq and store.tickets.get(ticket["id"])["status"] == "new"
+    assert store.last_seq == seq and store.ticket(ticket["id"])["status"] == "new"
 
 
 def test_confirming_twice_is_refused_by_the_rules(store, clock):
@@ -56,8 +56,8 @@ def test_close_keeps_everything_and_moves_the_ticket_to_the_archive(store, clock
     closed = actions.close(store, ticket["id"], "duplicate", actor=LI, now=clock())
     assert closed["status"] == "closed" and closed["close_reason"] == "duplicate"
     assert [e["type"] for e in closed["events"]] == ["reported", "noted", "closed"]
-    assert store.tickets.all_open() == []
-    assert store.tickets.by_token(ticket["token"])["number"] == ticket["number"]
+    assert store.open_tickets() == []
+    assert store.ticket_by_token(ticket["token"])["number"] == ticket["number"]
 
 
 def test_close_needs_a_known_reason(store, clock):
@@ -119,7 +119,7 @@ def test_queue_filters(store, clock, filters, expected):
 
 def test_queue_summaries_leave_out_the_timeline_and_are_copies(store, clock):
     ticket = report(store, clock)
-    (summary,) = store.tickets.open_summaries()
+    (summary,) = store.open_summaries()
     assert "events" not in summary and summary["number"] == ticket["number"]
     summary["status"] = "closed"
-    assert store.tickets.get(ticket["id"])["status"] == "new"
+    assert store.ticket(ticket["id"])["status"] == "new"

@@ -23,7 +23,7 @@ def post(desk, path, **data):
 def test_a_visitors_entry_appears_in_the_queue_and_is_confirmed_with_a_correction(
         app, visitor, desk, store):
     visitor.report(category="repair", description="Light out")
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     rows = desk.get("/staff/", headers={"HX-Request": "true", "HX-Trigger": "queue-rows"})
     html = rows.get_data(as_text=True)
     assert html.lstrip().startswith('<tbody id="queue-rows"') and ticket["number"] in html
@@ -32,7 +32,7 @@ def test_a_visitors_entry_appears_in_the_queue_and_is_confirmed_with_a_correctio
     assert response.status_code == 303
     page = desk.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
     assert "<del>Light out</del>" in page and "<ins>Light out in the gym</ins>" in page
-    events = store.tickets.get(ticket["id"])["events"]
+    events = store.ticket(ticket["id"])["events"]
     assert {e["type"] for e in events[-2:]} == {"amended", "confirmed"}
     assert all(e["actor"]["id"] == desk.staff["id"] and e["actor"]["name"] == "Li Na"
                for e in events[-2:])
@@ -40,7 +40,7 @@ def test_a_visitors_entry_appears_in_the_queue_and_is_confirmed_with_a_correctio
 
 def test_staff_see_the_full_phone_number_the_public_does_not(visitor, desk, client, store):
     visitor.report(phone="13812345678")
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert "13812345678" in desk.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
 
 
@@ -51,7 +51,7 @@ def test_a_phone_record_shows_the_greeting_and_is_created(desk, store):
                     description="Asks about the water bill", name="Zhang", phone="",
                     received_at="2026-11-28T09:55")
     assert response.status_code == 303
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert ticket["channel"] == "phone" and ticket["status"] == "open"
     assert ticket["reported_at"] == "2026-11-28T01:55:00+00:00"
 
@@ -61,12 +61,12 @@ def test_a_bad_record_keeps_what_was_typed(desk, store):
                     description="Door lock broken", phone="12")
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "Door lock broken" in html and 'id="phone-error"' in html
-    assert store.tickets.all_open() == []
+    assert store.open_tickets() == []
 
 
 def test_close_with_a_reason_and_nothing_is_deleted(visitor, desk, store):
     visitor.report()
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert post(desk, f"/staff/t/{ticket['id']}/close", reason="spam").status_code == 303
     page = desk.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
     assert ticket["number"] in page and "无效信息" in page  # still there, with its reason
@@ -75,7 +75,7 @@ def test_close_with_a_reason_and_nothing_is_deleted(visitor, desk, store):
 
 def test_notes_stay_off_the_public_status_page(visitor, desk, client, store):
     visitor.report()
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     post(desk, f"/staff/t/{ticket['id']}/note", note="Owner is rude")
     assert "Owner is rude" in desk.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
     assert "Owner is rude" not in client.get(f"/t/{ticket['token']}").get_data(as_text=True)
@@ -84,7 +84,7 @@ def test_notes_stay_off_the_public_status_page(visitor, desk, client, store):
 def test_an_emergency_is_pinned_with_an_alarm_until_acknowledged(visitor, desk, store):
     visitor.report(category="inquiry")
     visitor.report(category="emergency")
-    emergency = next(t for t in store.tickets.all_open() if t["category"] == "emergency")
+    emergency = next(t for t in store.open_tickets() if t["category"] == "emergency")
     html = desk.get("/staff/").get_data(as_text=True)
     first_row = re.search(r"<tr class=\"([^\"]*)\">\s*<td><a [^>]*>([^<]+)<", html)
     assert "alarm" in first_row.group(1) and first_row.group(2) == emergency["number"]
@@ -106,7 +106,7 @@ def test_a_half_filled_visitor_entry_stays_as_a_draft_staff_can_finish(app, clie
     client.post("/staff/record/walk_in", data={"csrf_token": token, "draft": draft_id,
                                               "category": "repair", "location": "DEMO-LIB",
                                               "description": "Half typed", "phone": "13812345678"})
-    assert store.all_drafts() == [] and len(store.tickets.all_open()) == 1
+    assert store.all_drafts() == [] and len(store.open_tickets()) == 1
 
 
 def test_unknown_ticket_is_a_404(desk):

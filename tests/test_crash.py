@@ -182,14 +182,14 @@ def test_kill_the_server_while_visitors_submit(tmp_path):
     tokens = recorded(tokens_file)
     store = Store(data)
     try:
-        assert store.log.verify() == []
-        missing = [t for t in tokens if store.tickets.by_token(t) is None]
+        assert store.verify() == []
+        missing = [t for t in tokens if store.ticket_by_token(t) is None]
         assert not missing, f"{len(missing)} recorded tickets lost (seed {seed})"
-        tickets = store.tickets.all_open()
+        tickets = store.open_tickets()
         numbers = [t["number"] for t in tickets]
         assert len(set(numbers)) == len(numbers), "a daily number was handed out twice"
-        assert store.tickets.seq == store.locations.seq == store.log.last_seq
-        last_seq = store.log.last_seq
+        assert store._tickets.seq == store._locations.seq == store.last_seq
+        last_seq = store.last_seq
     finally:
         store.close()
     assert len(set(tokens)) == len(tokens)

@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from kiosk import eventlog
-from kiosk.eventlog import GENESIS, EventLog, canonical, event_hash
+from kiosk.eventlog import EventLog
+from sync.events import GENESIS, canonical, event_hash
 
 SITE = "site-test"
 

@@ -15,7 +15,8 @@ KEYWORDS = {"_": None, "gettext": None, "N_": None}
 
 def extracted_msgids() -> set[str]:
     found = set()
-    for folder, pattern, method in (("kiosk", "**.py", "python"), ("sync", "*.py", "python"),
+    for folder, pattern, method in (("kiosk", "**.py", "python"), ("common", "*.py", "python"),
+                                    ("sync", "*.py", "python"), ("hq", "*.py", "python"),
                                     ("templates", "**.html", "jinja2")):
         for _, _, message, _, _ in extract_from_dir(ROOT / folder, method_map=[(pattern, method)],
                                                     keywords=KEYWORDS):

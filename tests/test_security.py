@@ -16,7 +16,7 @@ SCRIPT = '<script>alert("x")</script>'
 def fingerprint(store) -> tuple:
     """What is stored: the log's end and every projection file's bytes."""
     folder = store.folder / "projections"
-    return (store.log.last_seq,
+    return (store.last_seq,
             tuple(sorted((p.name, p.read_bytes()) for p in folder.glob("*.json")
                          if p.name != "meta.json")))
 
@@ -59,14 +59,14 @@ def test_bad_details_get_a_message_next_to_the_field_and_store_nothing(visitor, 
                                            ("62751234", "62751234")])
 def test_mobile_and_landline_numbers_are_accepted(visitor, store, phone, stored):
     visitor.report(phone=phone)
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert ticket["phone"] == stored
 
 
 def test_script_in_every_text_field_is_shown_as_text(visitor, client, store):
     visitor.report(description=SCRIPT, name=SCRIPT)
     token = re.search(r'href="/t/([^"]+)"', client.get("/report/receipt").get_data(as_text=True))
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert ticket["description"] == SCRIPT and ticket["name"] == SCRIPT
     visitor.post("/report", {"category": "repair"})
     visitor.post("/report/place", {"location": "DEMO-LIB"})

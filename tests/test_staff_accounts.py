@@ -5,17 +5,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from werkzeug.security import check_password_hash
 
-from kiosk.cli import cli, register_commands
+from frontdesk.cli import cli
 from kiosk.staff import accounts
 from kiosk.staff.accounts import BadSignIn, LockedOut, SetupClosed, StaffDirectory
 from kiosk.staff.cli import CLI_ACTOR
 from kiosk.store import Store
-from kiosk.validation import ValidationError
+from common.validation import ValidationError
 
-register_commands(cli)
 
 MANAGER = {"role": "manager", "id": "st-boss", "name": "Li Na"}
 
@@ -26,7 +24,7 @@ def directory(app):
 
 
 def staff_events(store) -> list[dict]:
-    return [e for e in store.log.read() if e["type"].startswith("staff_")]
+    return [e for e in store.events_after(0) if e["type"].startswith("staff_")]
 
 
 def log_text(folder) -> str:
@@ -71,6 +69,7 @@ def test_names_are_unique_whatever_their_case(directory, clock):
     assert info.value.errors["name"] is accounts.NAME_TAKEN
 
 
+@pytest.mark.production_pins
 def test_pins_are_stored_only_as_scrypt_hashes(directory, clock, app):
     staff = directory.add("Wang Fang", "receptionist", "2468", actor=MANAGER, now=clock())
     raw = (app.config["DATA_DIR"] + "/staff.json")
@@ -92,9 +91,9 @@ def test_each_change_is_audited_in_the_log_without_the_pin_hash(directory, clock
     pin_hash = json.loads(store.folder.joinpath("staff.json").read_text())["staff"]["1"]["pin_hash"]
     everything = log_text(store.folder)
     assert "scrypt" not in everything and pin_hash.split("$")[-1] not in everything
-    assert store.log.verify() == []
+    assert store.verify() == []
     store.rebuild()  # events without a ticket do not disturb the projections
-    assert store.tickets.all_open() == []
+    assert store.open_tickets() == []
 
 
 def test_an_account_is_not_kept_when_its_audit_event_cannot_be_written(directory, clock, store,
@@ -182,9 +181,11 @@ def test_accounts_survive_a_restart(tmp_path, clock):
 
 
 # -- the shell -------------------------------------------------------------------
-def run(tmp_path, *args, input=None):
-    return CliRunner().invoke(cli, ["staff", *args, "--data", str(tmp_path / "data")],
-                              input=input)
+@pytest.fixture
+def run(runner, tmp_path):
+    """Run ``run.py staff ...`` on this test's data folder."""
+    return lambda *args, input=None: runner.invoke("staff", *args, "--data",
+                                                   str(tmp_path / "data"), input=input)
 
 
 def read_back(tmp_path):
@@ -195,15 +196,15 @@ def read_back(tmp_path):
         store.close()
 
 
-def test_cli_adds_lists_and_disables_staff(tmp_path):
-    result = run(tmp_path, "add", "Li Na", "--role", "manager", "--pin", "8642")
+def test_cli_adds_lists_and_disables_staff(tmp_path, run):
+    result = run("add", "Li Na", "--role", "manager", "--pin", "8642")
     assert result.exit_code == 0, result.output
     assert "added Li Na (manager)" in result.output
-    result = run(tmp_path, "add", "Wang Fang", "--role", "receptionist", input="2468\n2468\n")
+    result = run("add", "Wang Fang", "--role", "receptionist", input="2468\n2468\n")
     assert result.exit_code == 0, result.output
     assert "2468" not in result.output  # the prompt hides what is typed
-    assert run(tmp_path, "disable", "wang fang").exit_code == 0
-    listing = run(tmp_path, "list")
+    assert run("disable", "wang fang").exit_code == 0
+    listing = run("list")
     assert listing.exit_code == 0
     assert listing.output.splitlines() == ["Li Na\tmanager\tactive",
                                            "Wang Fang\treceptionist\tdisabled"]
@@ -213,8 +214,8 @@ def test_cli_adds_lists_and_disables_staff(tmp_path):
     assert "scrypt" not in log_text(tmp_path / "data")
 
 
-def test_cli_asks_for_the_pin_twice(tmp_path):
-    result = run(tmp_path, "add", "Wang Fang", "--role", "receptionist", input="2468\n1357\n"
+def test_cli_asks_for_the_pin_twice(tmp_path, run):
+    result = run("add", "Wang Fang", "--role", "receptionist", input="2468\n1357\n"
                  "2468\n2468\n")
     assert result.exit_code == 0 and "do not match" in result.output.lower()
 
@@ -224,8 +225,8 @@ def test_cli_asks_for_the_pin_twice(tmp_path):
     (("add", "Wang", "--role", "boss", "--pin", "1234"), "receptionist"),
     (("disable", "Nobody"), "No staff member"),
 ])
-def test_cli_reports_what_is_wrong(tmp_path, args, fragment):
-    result = run(tmp_path, *args)
+def test_cli_reports_what_is_wrong(tmp_path, args, fragment, run):
+    result = run(*args)
     assert result.exit_code != 0 and fragment in result.output
     assert read_back(tmp_path) == ([], [])
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from helpers import csrf_token
+from helpers import csrf_token, post_sign_in
 from flask import g
 from werkzeug.routing import BaseConverter, FloatConverter, IntegerConverter, UUIDConverter
 
-from kiosk.staff import PUBLIC_ENDPOINTS
+from kiosk.staff.auth import PUBLIC_ENDPOINTS
 
 MANAGER = {"role": "manager", "id": "st-boss", "name": "Li Na"}
 
@@ -27,10 +27,7 @@ def wang(directory, clock):
 
 
 def sign_in(client, name="Wang Fang", pin="2468", next=None):
-    data = {"csrf_token": csrf_token(client, "/staff/login"), "name": name, "pin": pin}
-    if next is not None:
-        data["next"] = next
-    return client.post("/staff/login", data=data)
+    return post_sign_in(client, "/staff/login", name, pin, next)
 
 
 def who(client, **headers) -> dict | None:
@@ -71,7 +68,7 @@ def test_setup_creates_the_first_manager_signs_them_in_and_closes(client, direct
     boss = directory.by_name("Li Na")
     assert boss["role"] == "manager"
     assert who(client) == {"id": boss["id"], "name": "Li Na", "role": "manager"}
-    event = [e for e in store.log.read() if e["type"] == "staff_added"][0]
+    event = [e for e in store.events_after(0) if e["type"] == "staff_added"][0]
     assert event["actor"] == {"role": "manager", "id": boss["id"], "name": "Li Na"}
 
     assert client.get("/staff/setup").status_code == 404

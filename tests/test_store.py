@@ -49,14 +49,14 @@ def projection_files(store: Store) -> dict[str, bytes]:
 
 
 def log_bytes(store: Store) -> bytes:
-    return b"".join(p.read_bytes() for p in store.log.segments())
+    return b"".join(p.read_bytes() for p in store._log.segments())
 
 
 def state(store: Store) -> dict:
     """What a reader sees: open tickets, locations and the log's end."""
-    return {"open": sorted(store.tickets.all_open(), key=lambda t: t["id"]),
-            "locations": store.locations.all(active_only=False),
-            "end": (store.log.last_seq, store.log.last_hash)}
+    return {"open": sorted(store.open_tickets(), key=lambda t: t["id"]),
+            "locations": store.locations(active_only=False),
+            "end": (store.last_seq, store._log.last_hash)}
 
 
 @pytest.fixture
@@ -101,14 +101,14 @@ def test_second_store_on_the_same_folder_is_refused(store, folder):
     with pytest.raises(StoreLocked):  # the refused attempt did not release the lock
         Store(folder)
     report(store)  # and the first store still works
-    assert store.log.verify() == []
+    assert store.verify() == []
 
 
 def test_close_releases_the_folder(store, opened):
     ticket = report(store)
     store.close()
     again = opened()
-    assert again.tickets.by_token(ticket["token"])["id"] == ticket["id"]
+    assert again.ticket_by_token(ticket["token"])["id"] == ticket["id"]
 
 
 def test_another_process_is_refused(store, folder):
@@ -131,14 +131,14 @@ def test_a_store_that_fails_to_open_releases_the_folder(store, folder, opened):
 def test_append_writes_the_log_then_the_projections(store):
     ticket = report(store)
     assert ticket["status"] == "new" and ticket["number"] == "R-1128-001"
-    last = list(store.log.read())[-1]
+    last = list(store.events_after(0))[-1]
     assert last["type"] == "reported" and last["ticket_id"] == ticket["id"]
     assert last["event_id"] == f"{SITE}:{last['seq']}"
-    assert store.tickets.seq == store.locations.seq == store.log.last_seq
+    assert store._tickets.seq == store._locations.seq == store.last_seq
     store.checkpoint()
     on_disk = json.loads((store.folder / "projections" / "open.json").read_bytes())
     assert [t["id"] for t in on_disk["tickets"].values()] == [ticket["id"]]
-    assert store.status() == {"site_id": SITE, "last_seq": store.log.last_seq,
+    assert store.status() == {"site_id": SITE, "last_seq": store.last_seq,
                               "open_tickets": 1}
 
 
@@ -149,9 +149,9 @@ def test_raw_reported_event_is_projected(store):
     tid = "01KB4Z0P00" + "A" * 16
     store.append([{"ticket_id": tid, "type": "reported", "at": NOW.isoformat(), "actor": STAFF,
                    "data": data}])
-    ticket = store.tickets.by_token(data["token"])
+    ticket = store.ticket_by_token(data["token"])
     assert ticket["id"] == tid and ticket["status"] == "open"  # phone records start open
-    assert store.tickets.last_number("2026-11-28") == 7
+    assert store.last_number("2026-11-28") == 7
 
 
 def test_daily_numbers_count_up(store):
@@ -179,14 +179,14 @@ def test_refused_transition_changes_nothing(store, opened, batch):
     assert log_bytes(store) == log_before
     assert projection_files(store) == files
     assert state(store) == before
-    assert store.tickets.get(ticket["id"]) == ticket
-    assert store.tickets.by_token(ticket["token"]) == ticket
+    assert store.ticket(ticket["id"]) == ticket
+    assert store.ticket_by_token(ticket["token"]) == ticket
     # the store goes on: a good event after the refused one
     store.append([step(ticket, "confirmed")])
-    assert store.tickets.get(ticket["id"])["status"] == "open"
+    assert store.ticket(ticket["id"])["status"] == "open"
     again = reopen(store, opened)
-    assert again.tickets.get(ticket["id"])["status"] == "open"
-    assert again.log.verify() == []
+    assert again.ticket(ticket["id"])["status"] == "open"
+    assert again.verify() == []
 
 
 def test_archive_is_recorded_after_a_refused_close(store, opened, caplog):
@@ -198,7 +198,7 @@ def test_archive_is_recorded_after_a_refused_close(store, opened, caplog):
     store.checkpoint()
     (store.folder / "projections" / "archive-2026-11.json").unlink()
     again = reopen(store, opened)
-    assert again.tickets.by_token(ticket["token"])["status"] == "closed"
+    assert again.ticket_by_token(ticket["token"])["status"] == "closed"
 
 
 def test_failed_log_write_changes_nothing(store, monkeypatch):
@@ -208,12 +208,12 @@ def test_failed_log_write_changes_nothing(store, monkeypatch):
     def full_disk(events):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store.log, "write", full_disk)
+    monkeypatch.setattr(store._log, "write", full_disk)
     with pytest.raises(OSError):
         store.append([step(ticket, "closed", reason="done")])
     monkeypatch.undo()
     assert (log_bytes(store), projection_files(store), state(store)) == (log_before, files, before)
-    assert store.tickets.by_token(ticket["token"])["status"] == "new"
+    assert store.ticket_by_token(ticket["token"])["status"] == "new"
 
 
 # -- archives -------------------------------------------------------------------------
@@ -223,15 +223,15 @@ def test_closed_tickets_move_to_the_month_archive(store, opened):
     store.checkpoint()
     archive = store.folder / "projections" / "archive-2026-11.json"
     assert archive.exists()
-    assert [t["id"] for t in store.tickets.all_open()] == [kept["id"]]
+    assert [t["id"] for t in store.open_tickets()] == [kept["id"]]
     assert closed["id"] not in (store.folder / "projections" / "open.json").read_text()
     assert closed["id"] in archive.read_text()
     for s in (store, reopen(store, opened)):
-        by_id, by_token = s.tickets.get(closed["id"]), s.tickets.by_token(closed["token"])
+        by_id, by_token = s.ticket(closed["id"]), s.ticket_by_token(closed["token"])
         assert by_id == by_token
         assert by_id["status"] == "closed" and by_id["close_reason"] == "done"
-        assert s.tickets.by_token(kept["token"])["status"] == "new"
-        assert s.tickets.by_token(closed["token"][:-1] + "?") is None
+        assert s.ticket_by_token(kept["token"])["status"] == "new"
+        assert s.ticket_by_token(closed["token"][:-1] + "?") is None
 
 
 def test_archives_per_month_beyond_those_kept_open(store, opened):
@@ -244,23 +244,23 @@ def test_archives_per_month_beyond_those_kept_open(store, opened):
     store.checkpoint()
     names = sorted(p.name for p in (store.folder / "projections").glob("archive-*.json"))
     assert names == [f"archive-2026-{m:02d}.json" for m in (7, 8, 9, 10, 11)]
-    assert len(store.tickets._archives) <= store.tickets.ARCHIVES_KEPT
+    assert len(store._tickets._archives) <= store._tickets.ARCHIVES_KEPT
     for s in (store, reopen(store, opened)):
         for ticket in reversed(tickets):
-            assert s.tickets.by_token(ticket["token"])["id"] == ticket["id"]
-            assert s.tickets.get(ticket["id"])["status"] == "closed"
+            assert s.ticket_by_token(ticket["token"])["id"] == ticket["id"]
+            assert s.ticket(ticket["id"])["status"] == "closed"
 
 
 def test_a_closed_ticket_may_still_get_a_note_and_be_rebuilt(store, opened):
     ticket = report(store)
     close(store, ticket)
     store.append([step(ticket, "noted", text="called back, all fine")])
-    assert [e["type"] for e in store.tickets.get(ticket["id"])["events"]] == [
+    assert [e["type"] for e in store.ticket(ticket["id"])["events"]] == [
         "reported", "closed", "noted"]
     store.rebuild()
-    assert store.tickets.get(ticket["id"])["events"][-1]["type"] == "noted"
+    assert store.ticket(ticket["id"])["events"][-1]["type"] == "noted"
     again = reopen(store, opened)
-    assert again.tickets.by_token(ticket["token"])["events"][-1]["type"] == "noted"
+    assert again.ticket_by_token(ticket["token"])["events"][-1]["type"] == "noted"
 
 
 # -- recovery on open ---------------------------------------------------------------
@@ -309,13 +309,13 @@ DAMAGED = [pytest.param(name, damage, id=f"{name}-{label}")
 @pytest.mark.parametrize("name, damage", DAMAGED)
 def test_damaged_projection_is_rebuilt_from_the_log(store, opened, history, caplog, name, damage):
     before = state(store)
-    closed = store.tickets.get(history[0]["id"])
-    last_number = store.tickets.last_number("2026-11-28")
+    closed = store.ticket(history[0]["id"])
+    last_number = store.last_number("2026-11-28")
     store.close()
     damage(store.folder / "projections" / name)
     with caplog.at_level(logging.WARNING):
         again = opened()
-        found = again.tickets.by_token(history[0]["token"])
+        found = again.ticket_by_token(history[0]["token"])
     # a lost hot file is filled again by replaying the whole log; an unreadable hot file
     # (or a missing archive) throws every projection away and rebuilds them; an unreadable
     # archive is rebuilt from the log alone when it is first needed
@@ -330,11 +330,11 @@ def test_damaged_projection_is_rebuilt_from_the_log(store, opened, history, capl
                and expected in r.getMessage() for r in caplog.records), caplog.text
     assert found == closed
     assert state(again) == before
-    assert again.tickets.last_number("2026-11-28") == last_number
+    assert again.last_number("2026-11-28") == last_number
     assert report(again)["number"] == f"R-1128-{last_number + 1:03d}"
     for fresh in projection_files(again).values():
         assert isinstance(json.loads(fresh), dict)  # every projection readable again
-    assert again.log.verify() == []
+    assert again.verify() == []
 
 
 def test_counters_survive_losing_the_hot_file_when_all_were_closed(store, opened):
@@ -344,21 +344,21 @@ def test_counters_survive_losing_the_hot_file_when_all_were_closed(store, opened
     store.close()
     (store.folder / "projections" / "open.json").unlink()
     again = opened()
-    assert again.tickets.last_number("2026-11-28") == 2
+    assert again.last_number("2026-11-28") == 2
     assert report(again)["number"] == "R-1128-003"
 
 
 def test_events_logged_but_not_projected_are_replayed(store, opened, caplog):
     ticket = report(store)
     # a crash after the log's fsync, before the projections were written
-    store.log.write(store.log.prepare([step(ticket, "confirmed"), step(ticket, "dispatched")]))
-    assert store.tickets.get(ticket["id"])["status"] == "new"  # not projected yet
+    store._log.write(store._log.prepare([step(ticket, "confirmed"), step(ticket, "dispatched")]))
+    assert store.ticket(ticket["id"])["status"] == "new"  # not projected yet
     store.close()
     with caplog.at_level(logging.WARNING, logger="kiosk.store"):
         again = opened()
     assert "replayed 2 event(s)" in caplog.text
-    assert again.tickets.get(ticket["id"])["status"] == "dispatched"
-    assert again.tickets.seq == again.locations.seq == again.log.last_seq
+    assert again.ticket(ticket["id"])["status"] == "dispatched"
+    assert again._tickets.seq == again._locations.seq == again.last_seq
 
 
 def test_an_older_projection_copy_is_brought_up_to_date(store, opened, caplog):
@@ -377,37 +377,37 @@ def test_an_older_projection_copy_is_brought_up_to_date(store, opened, caplog):
         again = opened()
     assert "replayed" in caplog.text
     assert state(again) == before
-    assert [again.tickets.by_token(t["token"])["status"] for t in [first, *later]] == [
+    assert [again.ticket_by_token(t["token"])["status"] for t in [first, *later]] == [
         "closed", "closed", "open", "new"]
-    assert again.tickets.last_number("2026-11-28") == 4
+    assert again.last_number("2026-11-28") == 4
 
 
 def test_projections_ahead_of_a_shorter_log_are_rebuilt(store, opened, caplog):
     kept = report(store)
     lost = report(store)
     store.close()
-    segment = store.log.segments()[-1]
+    segment = store._log.segments()[-1]
     lines = segment.read_bytes().splitlines(keepends=True)
     segment.write_bytes(b"".join(lines[:-1]))  # the last event never reached the disk
     with caplog.at_level(logging.WARNING, logger="kiosk.store"):
         again = opened()
     assert "ahead of the event log" in caplog.text
-    assert again.tickets.by_token(kept["token"]) is not None
-    assert again.tickets.by_token(lost["token"]) is None
-    assert again.tickets.seq == again.log.last_seq
+    assert again.ticket_by_token(kept["token"]) is not None
+    assert again.ticket_by_token(lost["token"]) is None
+    assert again._tickets.seq == again.last_seq
 
 
 def test_torn_log_tail_is_dropped_when_the_store_opens(store, opened, caplog):
     ticket = report(store)
     store.close()
-    with open(store.log.segments()[-1], "ab") as f:
+    with open(store._log.segments()[-1], "ab") as f:
         f.write(b'{"actor":{"role":"visitor"},"at":"2026-11-28T0')
     with caplog.at_level(logging.WARNING):
         again = opened()
     assert "torn" in caplog.text
-    assert again.tickets.by_token(ticket["token"])["id"] == ticket["id"]
+    assert again.ticket_by_token(ticket["token"])["id"] == ticket["id"]
     report(again)
-    assert again.log.verify() == []
+    assert again.verify() == []
 
 
 def test_rebuild_twice_in_a_row(store):
@@ -415,14 +415,14 @@ def test_rebuild_twice_in_a_row(store):
     close(store, ticket)
     store.rebuild()
     store.rebuild()
-    assert store.tickets.by_token(ticket["token"])["status"] == "closed"
+    assert store.ticket_by_token(ticket["token"])["status"] == "closed"
     assert not list(store.folder.glob("projections.old-*"))
 
 
 # -- drafts ---------------------------------------------------------------------------
 def test_drafts_save_get_discard(store, opened):
     assert store.get_draft("nope") == {}
-    seq = store.log.last_seq
+    seq = store.last_seq
     store.save_draft("d1", {"category": "repair"})
     store.save_draft("d2", {"category": "inquiry"})
     store.save_draft("d1", {"category": "repair", "location": "DEMO-LIB"})
@@ -430,7 +430,7 @@ def test_drafts_save_get_discard(store, opened):
     draft = store.get_draft("d1")
     draft["location"] = "changed"  # a copy: changing it does not change the store
     assert store.get_draft("d1")["location"] == "DEMO-LIB"
-    assert store.log.last_seq == seq  # drafts are never logged
+    assert store.last_seq == seq  # drafts are never logged
     again = reopen(store, opened)
     assert again.get_draft("d2") == {"category": "inquiry"}
     again.discard_draft("d2")
@@ -452,7 +452,7 @@ def test_old_drafts_are_forgotten(store, monkeypatch):
 def crash(store: Store) -> None:
     """Stop like a killed process: the log is on disk, the projections since the last
     checkpoint only in memory, and the data-folder lock goes with the process."""
-    store.log.close()
+    store._log.close()
     store._lockfile.close()
 
 
@@ -470,8 +470,8 @@ def test_only_the_log_is_written_per_append_and_a_crash_replays_since_the_checkp
         again = opened()
     assert "replayed 4 event(s)" in caplog.text
     assert state(again) == before
-    assert again.tickets.by_token(first["token"])["status"] == "closed"
-    assert [again.tickets.by_token(t["token"])["status"] for t in later] == ["new"] * 3
+    assert again.ticket_by_token(first["token"])["status"] == "closed"
+    assert [again.ticket_by_token(t["token"])["status"] for t in later] == ["new"] * 3
 
 
 def test_a_checkpoint_is_taken_every_so_many_events(store, monkeypatch):

@@ -1,11 +1,10 @@
-"""The kiosk's sync worker against a fake HQ (and the real one when sync.hq exists).
+"""The kiosk's sync worker against a fake HQ, and once against the real one.
 
 Every wait is bounded; backoff delays are asserted as computed with a seeded RNG,
 never slept.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import threading
@@ -16,6 +15,7 @@ import pytest
 from flask import Flask, request
 from waitress import create_server
 
+from hq import create_hq_app
 from kiosk.store import Store
 from sync import client, protocol as p
 from sync.state import Mark, Settings, load_state
@@ -262,7 +262,7 @@ def test_the_store_lock_is_free_while_the_request_is_in_flight(store, hq):
 
 def test_a_listener_that_fails_never_breaks_an_append(store):
     store.listeners.append(lambda seq: 1 / 0)
-    assert add_events(store, 1)[0]["seq"] == store.log.last_seq == 1
+    assert add_events(store, 1)[0]["seq"] == store.last_seq == 1
 
 
 def test_a_new_event_wakes_the_worker_without_waiting_for_the_backoff(store, hq):
@@ -306,13 +306,9 @@ def test_wrong_site_id_is_an_alarm_and_sends_nothing(store, hq):
     assert "campus-b" in worker.status()["alarm"]["params"]["configured"]
 
 
-# -- the real HQ, when it exists -------------------------------------------------------
+# -- the real HQ ----------------------------------------------------------------------
 @pytest.fixture
 def real_hq(tmp_path):
-    if importlib.util.find_spec("sync.hq") is None:
-        pytest.skip("sync.hq is not written yet")
-    from sync.hq import create_hq_app
-
     app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "hq")})
     hq_store = app.extensions["hq_store"]
     key_id, secret = p.new_key()

@@ -20,7 +20,7 @@ def test_a_manager_adds_a_receptionist_who_can_then_sign_in(app, manager, store)
     assert post(manager, "/staff/team", name="Wang Fang", role="receptionist",
                 pin="1357").status_code == 303
     assert "Wang Fang" in manager.get("/staff/team").get_data(as_text=True)
-    added = [e for e in store.log.read() if e["type"] == "staff_added"][-1]
+    added = [e for e in store.events_after(0) if e["type"] == "staff_added"][-1]
     assert added["actor"]["name"] == "Li Na" and added["data"]["name"] == "Wang Fang"
     other = app.test_client()
     sign_in(app, other, name="Wang Fang", pin="1357")

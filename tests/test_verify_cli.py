@@ -4,12 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from kiosk.cli import cli, register_commands
 from kiosk.store import Store
 
-register_commands(cli)
 
 
 @pytest.fixture
@@ -26,17 +23,19 @@ def segment(data):
     return next((data / "log").glob("events-*.jsonl"))
 
 
-def verify(data):
-    return CliRunner().invoke(cli, ["verify", "--data", str(data)])
+@pytest.fixture
+def verify(runner):
+    """Run ``run.py verify`` on a data folder."""
+    return lambda data: runner.invoke("verify", "--data", str(data))
 
 
-def test_an_intact_log_passes(data):
+def test_an_intact_log_passes(data, verify):
     result = verify(data)
     assert result.exit_code == 0, result.output
     assert "ok: 5 event(s)" in result.output
 
 
-def test_a_flipped_byte_is_reported_with_its_seq(data):
+def test_a_flipped_byte_is_reported_with_its_seq(data, verify):
     lines = segment(data).read_bytes().split(b"\n")
     lines[2] = lines[2].replace(b'"n":2', b'"n":3')  # seq 3's content changed
     segment(data).write_bytes(b"\n".join(lines))
@@ -45,7 +44,7 @@ def test_a_flipped_byte_is_reported_with_its_seq(data):
     assert "seq 3: content changed" in result.output and "seq 4" not in result.output
 
 
-def test_a_byte_that_breaks_the_json_is_reported_too(data):
+def test_a_byte_that_breaks_the_json_is_reported_too(data, verify):
     raw = bytearray(segment(data).read_bytes())
     start = raw.index(b'{"actor"', raw.index(b"\n") + 1)  # the second line
     raw[start] = ord("[")
@@ -54,7 +53,7 @@ def test_a_byte_that_breaks_the_json_is_reported_too(data):
     assert result.exit_code == 1 and "seq 2: unreadable line" in result.output
 
 
-def test_a_deleted_line_is_reported_with_its_seq(data):
+def test_a_deleted_line_is_reported_with_its_seq(data, verify):
     lines = segment(data).read_bytes().split(b"\n")
     del lines[2]
     segment(data).write_bytes(b"\n".join(lines))
@@ -62,13 +61,13 @@ def test_a_deleted_line_is_reported_with_its_seq(data):
     assert result.exit_code == 1 and "seq 3: missing" in result.output
 
 
-def test_a_log_shorter_than_what_hq_confirmed_is_reported(data):
+def test_a_log_shorter_than_what_hq_confirmed_is_reported(data, verify):
     (data / "sync.json").write_text(json.dumps({"hq_epoch": "e1", "acked_through": 7}))
     result = verify(data)
     assert result.exit_code == 1 and "seq 6: missing" in result.output
 
 
-def test_verify_runs_beside_the_server_and_changes_nothing(data):
+def test_verify_runs_beside_the_server_and_changes_nothing(data, verify):
     store = Store(data)  # the running server holds the data folder's lock
     try:
         with open(segment(data), "ab") as f:
@@ -81,6 +80,6 @@ def test_verify_runs_beside_the_server_and_changes_nothing(data):
         store.close()
 
 
-def test_verify_without_a_log_says_so(tmp_path):
+def test_verify_without_a_log_says_so(tmp_path, verify):
     result = verify(tmp_path)
     assert result.exit_code == 1 and "no event log" in result.output

@@ -19,7 +19,7 @@ def test_each_category_is_recorded_with_a_ticket_number(visitor, client, store, 
     response = visitor.report(category=category)
     assert response.status_code == 303 and response.location.endswith("/report/receipt")
     token = receipt_token(client)
-    ticket = store.tickets.by_token(token)
+    ticket = store.ticket_by_token(token)
     letter = rules.CATEGORIES[category].letter
     assert ticket["number"] == f"{letter}-1128-001"
     assert ticket["category"] == category and ticket["channel"] == "kiosk"
@@ -30,7 +30,7 @@ def test_each_category_is_recorded_with_a_ticket_number(visitor, client, store, 
 def test_ticket_numbers_count_up_through_the_day(visitor, store):
     for _ in range(3):
         visitor.report()
-    assert sorted(t["number"] for t in store.tickets.all_open()) == [
+    assert sorted(t["number"] for t in store.open_tickets()) == [
         "R-1128-001", "R-1128-002", "R-1128-003"]
 
 
@@ -38,18 +38,18 @@ def test_daily_counter_restarts_on_the_next_site_day(visitor, store, clock):
     visitor.report()
     clock.now += timedelta(days=1)
     visitor.report()
-    assert sorted(t["number"] for t in store.tickets.all_open()) == ["R-1128-001", "R-1129-001"]
+    assert sorted(t["number"] for t in store.open_tickets()) == ["R-1128-001", "R-1129-001"]
 
 
 def test_repair_is_due_thirty_minutes_after_the_report(visitor, store, clock):
     visitor.report(category="repair")
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert ticket["due_at"] == (clock.now + timedelta(minutes=30)).isoformat()
 
 
 def test_repair_at_a_preferred_time_is_due_then(visitor, store, clock):
     visitor.report(category="repair", preferred_at="2026-11-28T15:30")  # Shanghai time
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert ticket["due_at"] == "2026-11-28T07:30:00+00:00"
 
 
@@ -84,7 +84,7 @@ def test_qr_entry_prefills_the_place_and_skips_the_place_step(client, visitor, s
     assert response.location.endswith("/report/details")
     visitor.post("/report/details", {"description": "Leak", "phone": "13812345678"})
     visitor.post("/report/review")
-    (ticket,) = store.tickets.all_open()
+    (ticket,) = store.open_tickets()
     assert ticket["location"] == "DEMO-LIB" and ticket["channel"] == "qr"
 
 

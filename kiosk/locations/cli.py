@@ -1,4 +1,4 @@
-"""``python run.py locations ...``: manage the site's places from the shell."""
+"""``python run.py locations ...``: manage the site's locations from the shell."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import DATA_OPTION, opened_store
+from ..shell import DATA_OPTION, opened_store
 from . import service
 
 
@@ -38,6 +38,6 @@ def import_command(csv_file: Path, data_dir: Path):
 def list_command(data_dir: Path):
     """List the active places."""
     with opened_store(data_dir) as store:
-        for loc in store.locations.all():
+        for loc in store.locations():
             demo = "  (demo)" if loc.get("demo") else ""
             click.echo(f"{loc['code']}\t{loc['name_zh']}\t{loc.get('name_en') or ''}{demo}")

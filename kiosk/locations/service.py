@@ -1,8 +1,10 @@
-"""The site's places (R17): import, add, rename, retire, demo places, search.
+"""The site's locations (R17): import, add, rename, retire, demo locations, search.
 
 Plain functions over the store. Every change is an event signed by its actor (R8):
-``locations_imported`` for a CSV, ``location_saved`` for one place. A place is never
-deleted: retiring keeps its row (and old tickets' references) with ``active`` False.
+``locations_imported`` for a CSV, ``location_saved`` for one location. A location is
+never deleted: retiring keeps its row (and old tickets' references) with ``active``
+False. (Code and data say *location*; the pages, their addresses and the posters say
+*place*, the word visitors read.)
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import io
 import re
 from datetime import datetime
 
+from common.messages import N_, Message
+from common.validation import REQUIRED, ValidationError, clean_text
+from sync.events import new as new_event
+
 from ..store import Store
-from ..tickets.rules import N_
-from ..validation import REQUIRED, Message, ValidationError, clean_text
 
 HEADER = ["code", "name_zh", "name_en", "building"]
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -50,12 +54,12 @@ class BadCSV(ValueError):
 
     def __init__(self, messages: list[tuple[int, Message]]):
         self.messages = messages
-        self.problems = [(n, m.text % m.params) for n, m in messages]
+        self.problems = [(n, m.english()) for n, m in messages]
         super().__init__("; ".join(f"line {n}: {p}" for n, p in self.problems))
 
 
-class UnknownPlace(LookupError):
-    """No place, active or retired, has this code."""
+class UnknownLocation(LookupError):
+    """No location, active or retired, has this code."""
 
 
 def _problem(text: str, **params) -> Message:
@@ -99,11 +103,11 @@ def parse_csv(text: str) -> list[dict]:
 
 
 def import_rows(store: Store, rows: list[dict], now: datetime, actor: dict = SYSTEM) -> int:
-    """Record the rows as one event (all or nothing); replace demo places. Return the count."""
+    """Record the rows as one event (all or nothing); replace demo locations. Return the count."""
     with store.lock:
-        replace_demo = any(loc.get("demo") for loc in store.locations.all())
-        store.append([{"ticket_id": None, "type": "locations_imported", "at": now.isoformat(),
-                       "actor": actor, "data": {"rows": rows, "replace_demo": replace_demo}}])
+        replace_demo = any(loc.get("demo") for loc in store.locations())
+        store.append([new_event(None, "locations_imported", actor, now,
+                                {"rows": rows, "replace_demo": replace_demo})])
     return len(rows)
 
 
@@ -122,7 +126,7 @@ def import_csv(store: Store, data: bytes, now: datetime, actor: dict) -> int:
 
 
 def _clean(fields: dict) -> dict:
-    """Return the checked fields of one place, or raise ValidationError."""
+    """Return the checked fields of one location, or raise ValidationError."""
     code = clean_text(fields.get("code"), max_len=64)[0]
     clean, errors = {"code": code}, {}
     if not CODE.fullmatch(code):
@@ -136,111 +140,105 @@ def _clean(fields: dict) -> dict:
     return clean
 
 
-def _record(store: Store, place: dict, now: datetime, actor: dict) -> dict:
-    store.append([{"ticket_id": None, "type": "location_saved", "at": now.isoformat(),
-                   "actor": actor, "data": place}])
-    return store.locations.get(place["code"])
+def _record(store: Store, location: dict, now: datetime, actor: dict) -> dict:
+    store.append([new_event(None, "location_saved", actor, now, location)])
+    return store.location(location["code"])
 
 
 def save_location(store: Store, fields: dict, now: datetime, actor: dict, *,
                   new: bool = False) -> dict:
-    """Add a place (``new``) or rename the place with that code; return it as saved.
+    """Add a location (``new``) or rename the one with that code; return it as saved.
 
-    Adding the code of a retired place brings it back with the new names. A rename
-    keeps the place active or retired; the old names stay in the event log (R6).
-    :raises ValidationError: a bad field, or ``new`` with the code of an active place.
-    :raises UnknownPlace: a rename of a code that no place has.
+    Adding the code of a retired location brings it back with the new names. A rename
+    keeps it active or retired; the old names stay in the event log (R6).
+    :raises ValidationError: a bad field, or ``new`` with the code of an active location.
+    :raises UnknownLocation: a rename of a code that no location has.
     """
-    place = _clean(fields)
+    location = _clean(fields)
     with store.lock:
-        old = store.locations.get(place["code"])
+        old = store.location(location["code"])
         if new and old and old["active"]:
             raise ValidationError({"code": CODE_EXISTS})
         if not new and old is None:
-            raise UnknownPlace(place["code"])
-        place["active"] = True if new else old["active"]
-        if old and all(old.get(k) == v for k, v in place.items()):
+            raise UnknownLocation(location["code"])
+        location["active"] = True if new else old["active"]
+        if old and all(old.get(k) == v for k, v in location.items()):
             return old  # nothing changed (a second tap): nothing to record
-        return _record(store, place, now, actor)
+        return _record(store, location, now, actor)
 
 
 def _set_active(store: Store, code: str, active: bool, now: datetime, actor: dict) -> dict:
     with store.lock:
-        old = store.locations.get(code)
+        old = store.location(code)
         if old is None:
-            raise UnknownPlace(code)
+            raise UnknownLocation(code)
         if old["active"] == active:
             return old
-        place = {k: old.get(k) or "" for k in HEADER}
-        return _record(store, {**place, "active": active}, now, actor)
+        location = {k: old.get(k) or "" for k in HEADER}
+        return _record(store, {**location, "active": active}, now, actor)
 
 
 def retire(store: Store, code: str, now: datetime, actor: dict) -> dict:
-    """Retire a place: visitors no longer see it and its QR code says so; its row stays.
+    """Retire a location: visitors no longer see it and its QR code says so; its row stays.
 
-    :raises UnknownPlace: no place has ``code``.
+    :raises UnknownLocation: no location has ``code``.
     """
     return _set_active(store, code, False, now, actor)
 
 
 def restore(store: Store, code: str, now: datetime, actor: dict) -> dict:
-    """Bring a retired place back, with its names as they were.
+    """Bring a retired location back, with its names as they were.
 
-    :raises UnknownPlace: no place has ``code``.
+    :raises UnknownLocation: no location has ``code``.
     """
     return _set_active(store, code, True, now, actor)
 
 
-def all_places(store: Store) -> list[dict]:
-    """Return every place, active and retired, sorted by building then code."""
-    with store.lock:
-        return store.locations.all(active_only=False)
+def get_location(store: Store, code: str) -> dict:
+    """Return the location with ``code``, active or retired.
 
-
-def get_place(store: Store, code: str) -> dict:
-    """Return the place with ``code``, active or retired.
-
-    :raises UnknownPlace: no place has ``code``.
+    :raises UnknownLocation: no location has ``code``.
     """
-    with store.lock:
-        place = store.locations.get(code)
-    if place is None:
-        raise UnknownPlace(code)
-    return place
+    location = store.location(code)
+    if location is None:
+        raise UnknownLocation(code)
+    return location
 
 
-def poster_places(store: Store, code: str = "") -> list[dict]:
-    """Return the active places to print QR posters for: all of them, or only ``code``.
+def poster_locations(store: Store, code: str = "") -> list[dict]:
+    """Return the active locations to print QR posters for: all of them, or only ``code``.
 
-    :raises UnknownPlace: ``code`` is given but is not an active place.
+    :raises UnknownLocation: ``code`` is given but is not an active location.
     """
     if not code:
-        with store.lock:
-            return store.locations.all()
-    place = get_place(store, code)
-    if not place["active"]:
-        raise UnknownPlace(code)
-    return [place]
+        return store.locations()
+    location = get_location(store, code)
+    if not location["active"]:
+        raise UnknownLocation(code)
+    return [location]
 
 
 def ensure_demo(store: Store, now: datetime) -> None:
-    """On a first start with no places at all, add the clearly marked demo places."""
+    """On a first start with no locations at all, add the clearly marked demo ones."""
     with store.lock:
-        if store.locations.all(active_only=False):
+        if store.locations(active_only=False):
             return
-        store.append([{"ticket_id": None, "type": "locations_imported", "at": now.isoformat(),
-                       "actor": SYSTEM,
-                       "data": {"rows": [{**r, "demo": True} for r in DEMO],
-                                "replace_demo": False}}])
+        store.append([new_event(None, "locations_imported", SYSTEM, now,
+                                {"rows": [{**r, "demo": True} for r in DEMO],
+                                 "replace_demo": False})])
 
 
 def search(store: Store, query: str, limit: int = 60) -> list[dict]:
-    """Return active places whose code, names or building contain ``query``."""
+    """Return active locations whose code, names or building contain ``query``."""
     q = query.strip().casefold()[:40]
-    with store.lock:
-        places = store.locations.all()
+    locations = store.locations()
     if q:
-        places = [p for p in places
-                  if any(q in (p.get(k) or "").casefold()
-                         for k in ("code", "name_zh", "name_en", "building"))]
-    return places[:limit]
+        locations = [loc for loc in locations
+                     if any(q in (loc.get(k) or "").casefold()
+                            for k in ("code", "name_zh", "name_en", "building"))]
+    return locations[:limit]
+
+
+def location_name(location: dict, lang: str) -> str:
+    """Return a location's name in ``lang`` ("zh" or "en"; English falls back to Chinese)."""
+    return location["name_zh"] if lang == "zh" else location.get("name_en") or location["name_zh"]

@@ -5,59 +5,35 @@ event log. Each change of an account (added, disabled) is also appended to the l
 an audit event without a ticket (``ticket_id`` None) that carries the id, name and
 role, never the PIN hash (R8). Every operation runs under the store's lock.
 
-PINs are 4-8 digits, hashed with scrypt. After ``MAX_FAILURES`` wrong PINs in a row
-an account is locked for ``LOCK_DURATION``; the time always comes from the caller.
+PINs are 4-8 digits; hashing and the lock after five wrong PINs are ``common.pins``'s.
 """
 from __future__ import annotations
 
-import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 from tinydb import Query, TinyDB
-from werkzeug.security import check_password_hash, generate_password_hash
+
+from common import pins
+from common.messages import N_, Message
+from common.pins import WRONG_SIGN_IN, BadSignIn, LockedOut  # noqa: F401 (the callers' names)
+from common.validation import ValidationError, clean_text
+from sync.events import iso
+from sync.events import new as new_event
 
 from ..jsonstorage import AtomicJSONStorage
 from ..store import Store
-from ..tickets.rules import N_
-from ..validation import Message, ValidationError, clean_text
-from . import ROLES
+from ..tickets.rules import ROLES
 
 MAX_NAME = 40
-MAX_FAILURES = 5
-LOCK_DURATION = timedelta(minutes=5)
-PIN_METHOD = "scrypt"
-_PIN = re.compile(r"[0-9]{4,8}")
+PIN_LENGTHS = (4, 8)
 
 BAD_PIN = Message(N_("The PIN must be 4 to 8 digits."))
 NAME_TAKEN = Message(N_("This name is already taken."))
 BAD_ROLE = Message(N_("Please choose a role."))
 UNKNOWN_NAME = Message(N_("No staff member has this name."))
-WRONG_SIGN_IN = Message(N_("The name or the PIN is not right."))
 DISABLED = Message(N_("This account is disabled. Please ask the customer-service manager."))
-
-_DUMMY_HASH: str | None = None
-
-
-class BadSignIn(Exception):
-    """The name and PIN do not sign anyone in; ``message`` says why, for the screen."""
-
-    def __init__(self, message: Message = WRONG_SIGN_IN):
-        super().__init__(message.text)
-        self.message = message
-
-
-class LockedOut(Exception):
-    """Too many wrong PINs: the account refuses every PIN until ``until`` (aware UTC)."""
-
-    def __init__(self, until: datetime):
-        super().__init__(f"locked until {until.isoformat()}")
-        self.until = until
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat()
 
 
 def _key(name: str) -> str:
@@ -70,13 +46,6 @@ def _public(doc: dict) -> dict:
     return {"id": doc["id"], "name": doc["name"], "role": doc["role"], "active": doc["active"]}
 
 
-def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method=PIN_METHOD)
-    return _DUMMY_HASH
-
-
 def check_new_account(name: object, role: object, pin: object) -> tuple[str, dict[str, Message]]:
     """Check the fields of a new account; return ``(clean name, errors)``."""
     errors: dict[str, Message] = {}
@@ -85,7 +54,7 @@ def check_new_account(name: object, role: object, pin: object) -> tuple[str, dic
         errors["name"] = err
     if role not in ROLES:
         errors["role"] = BAD_ROLE
-    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
+    if not pins.check_format(pin, PIN_LENGTHS):
         errors["pin"] = BAD_PIN
     return clean, errors
 
@@ -93,9 +62,11 @@ def check_new_account(name: object, role: object, pin: object) -> tuple[str, dic
 class StaffDirectory:
     """The site's staff accounts, kept in ``path`` beside the data of ``store``."""
 
-    def __init__(self, path: str | Path, store: Store):
+    def __init__(self, path: str | Path, store: Store,
+                 hasher: pins.PinHasher | None = None):
         self.path = Path(path)
         self.store = store
+        self.hasher = hasher or pins.PinHasher()
         with store.lock:
             self.db = TinyDB(self.path, storage=AtomicJSONStorage)
             self.table = self.db.table("staff")
@@ -134,8 +105,8 @@ class StaffDirectory:
 
     # -- changing ----------------------------------------------------------------
     def _audit(self, kind: str, doc: dict, actor: dict, now: datetime) -> None:
-        self.store.append([{"ticket_id": None, "type": kind, "at": _iso(now), "actor": actor,
-                            "data": {"id": doc["id"], "name": doc["name"], "role": doc["role"]}}])
+        self.store.append([new_event(None, kind, actor, now, {
+            "id": doc["id"], "name": doc["name"], "role": doc["role"]})])
 
     def add(self, name: str, role: str, pin: str, *, actor: dict | None, now: datetime,
             first: bool = False) -> dict:
@@ -153,8 +124,8 @@ class StaffDirectory:
             if errors:
                 raise ValidationError(errors)
             doc = {"id": f"st-{secrets.token_hex(4)}", "name": clean, "role": role,
-                   "active": True, "pin_hash": generate_password_hash(pin, method=PIN_METHOD),
-                   "failures": 0, "locked_until": None, "created_at": _iso(now)}
+                   "active": True, "pin_hash": self.hasher.hash(pin),
+                   "failures": 0, "locked_until": None, "created_at": iso(now)}
             signer = actor or {"role": role, "id": doc["id"], "name": clean}
             with self.db.storage.held():  # the file is written after the event, or not at all
                 self.table.insert(doc)
@@ -180,29 +151,37 @@ class StaffDirectory:
         Raise ``LockedOut`` while the account is locked (the PIN is not even checked),
         or ``BadSignIn``: the same message for an unknown name and a wrong PIN.
         """
-        pin = pin if isinstance(pin, str) else ""
         with self.store.lock:
-            doc = self._find(name)
-            if doc is None:
-                check_password_hash(_dummy_hash(), pin)  # take as long as a known name
-                raise BadSignIn()
-            until = doc.get("locked_until")
-            if until and datetime.fromisoformat(until) > now:
-                raise LockedOut(datetime.fromisoformat(until))
-            if not check_password_hash(doc["pin_hash"], pin):
-                failures = doc.get("failures", 0) + 1
-                if failures >= MAX_FAILURES:
-                    locked = now + LOCK_DURATION
-                    self.table.update({"failures": 0, "locked_until": _iso(locked)},
-                                      Query().id == doc["id"])
-                    raise LockedOut(locked)
-                self.table.update({"failures": failures}, Query().id == doc["id"])
-                raise BadSignIn()
-            if doc.get("failures") or doc.get("locked_until"):
-                self.table.update({"failures": 0, "locked_until": None}, Query().id == doc["id"])
+            doc = pins.sign_in(self, self.hasher, name, pin, now)
             if not doc["active"]:
                 raise BadSignIn(DISABLED)
             return _public(doc)
+
+    # -- what common.pins asks of an account store (under the store's lock) ----------
+    def pin_record(self, name: str) -> dict | None:
+        with self.store.lock:
+            doc = self._find(name)
+            if doc is None:
+                return None
+            until = doc.get("locked_until")
+            return {**doc, "locked_until": datetime.fromisoformat(until) if until else None}
+
+    def pin_failed(self, name: str, now: datetime) -> datetime | None:
+        with self.store.lock:
+            doc = self._find(name)
+            failures = doc.get("failures", 0) + 1
+            if failures >= pins.MAX_FAILURES:
+                locked = now + pins.LOCK_DURATION
+                self.table.update({"failures": 0, "locked_until": iso(locked)},
+                                  Query().id == doc["id"])
+                return locked
+            self.table.update({"failures": failures}, Query().id == doc["id"])
+            return None
+
+    def pin_succeeded(self, name: str) -> None:
+        with self.store.lock:
+            self.table.update({"failures": 0, "locked_until": None},
+                              Query().id == self._find(name)["id"])
 
     def close(self) -> None:
         """Flush and close the file."""

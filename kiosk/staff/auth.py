@@ -1,27 +1,55 @@
-"""Staff sign-in on the kiosk: name and PIN, first-run setup, idle sign-out.
+"""Staff sign-in on the kiosk: name and PIN, first-run setup, idle sign-out, and who
+the signed-in member is (``current_staff``, ``actor``, ``permission_required``).
 
-The signed-in member lives in the session as ``staff_id`` and ``staff_seen`` (epoch
-seconds of the app clock). A session untouched for ``STAFF_IDLE_SECONDS`` is signed
-out; background polling (``HX-Trigger: queue-rows``) never keeps one alive. Signing in
-detaches a visitor's entry in progress from the session; the draft itself stays in the
-store for the receptionist to pick up (R3).
+Everything under ``/staff`` requires a signed-in staff member: ``require_sign_in`` is
+one ``before_request`` on the parent blueprint (``blueprints.py``), so a new staff page
+cannot forget it; only the sign-in and first-run setup pages are open
+(``PUBLIC_ENDPOINTS``). The signed-in member lives in the session as ``staff_id`` and
+``staff_seen`` (epoch seconds of the app clock). A session untouched for
+``STAFF_IDLE_SECONDS`` is signed out; background polling (``HX-Trigger: queue-rows``)
+never keeps one alive. Signing in detaches a visitor's entry in progress from the
+session; the draft itself stays in the store for the receptionist to pick up (R3).
 """
 from __future__ import annotations
 
+from functools import wraps
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, abort, current_app, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from ..config import now_utc
+from common import pins
+from common.config import now_utc
+from common.messages import N_, Message
+from common.validation import REQUIRED, ValidationError
+
 from ..i18n import local_time
-from ..tickets.rules import N_
-from ..validation import REQUIRED, Message, ValidationError
-from . import current_staff
-from .accounts import BadSignIn, LockedOut, SetupClosed, StaffDirectory, check_new_account
+from ..tickets import rules
+from .accounts import (
+    BadSignIn,
+    LockedOut,
+    SetupClosed,
+    StaffDirectory,
+    check_new_account,
+)
 
 bp = Blueprint("auth", __name__)
+
+#: Where the staff pages live (the parent blueprint's prefix).
+STAFF_PREFIX = "/staff"
+#: Staff endpoints reachable without signing in.
+PUBLIC_ENDPOINTS = {"staff.auth.login", "staff.auth.setup"}
 
 STAFF_KEYS = ("staff_id", "staff_seen")
 #: The id of the element whose background polling must not keep a session alive.
@@ -33,9 +61,45 @@ LOCKED = N_("Too many wrong PINs. This account is locked until %(time)s; please 
 def init_staff(app: Flask) -> StaffDirectory:
     """Open the staff directory of the app's data folder (after the store)."""
     directory = StaffDirectory(Path(app.config["DATA_DIR"]) / "staff.json",
-                               app.extensions["kiosk_store"])
+                               app.extensions["kiosk_store"],
+                               pins.PinHasher(pins.method_for(app.config)))
     app.extensions["staff_directory"] = directory
     return directory
+
+
+def current_staff() -> dict | None:
+    """Return the signed-in staff member (id, name, role) for this request, or None."""
+    return g.get("staff")
+
+
+def actor() -> dict:
+    """Return the signature every event of a staff action carries (R8)."""
+    staff = current_staff()
+    return {"role": staff["role"], "id": staff["id"], "name": staff["name"]}
+
+
+def permission_required(action: str):
+    """Refuse (403) a signed-in staff member whose role may not take ``action``."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            staff = current_staff()
+            if staff is None or not rules.may(staff["role"], action):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def require_sign_in():
+    """Before every staff page: send anyone who is not signed in to the sign-in page."""
+    g.staff = load_signed_in_staff()
+    if g.staff is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+            # a background poll after an idle sign-out: send the whole tablet home
+            return "", 204, {"HX-Redirect": url_for("visitor.home")}
+        return redirect(url_for("staff.auth.login", next=request.path), 303)
+    return None
 
 
 def get_directory() -> StaffDirectory:
@@ -77,9 +141,7 @@ def _sign_in(staff: dict) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a page under /staff on this server, else the console."""
-    from . import bp as staff_bp
-
-    prefix = staff_bp.url_prefix.rstrip("/")
+    prefix = STAFF_PREFIX
     if target and target.isprintable() and "\\" not in target and not target.startswith("//"):
         parts = urlsplit(target)
         if not (parts.scheme or parts.netloc) and (parts.path == prefix

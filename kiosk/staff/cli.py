@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..cli import DATA_OPTION, opened_store
-from ..validation import ValidationError
-from . import ROLES
+from common.validation import ValidationError
+
+from ..shell import DATA_OPTION, opened_store
+from ..tickets.rules import ROLES
 from .accounts import StaffDirectory
 
 #: The signature of every change made from the shell (R8).
@@ -16,7 +17,7 @@ CLI_ACTOR = {"role": "system", "id": "cli", "name": "shell"}
 
 
 def _problem(exc: ValidationError) -> click.ClickException:
-    return click.ClickException("; ".join(f"{field}: {msg.text % msg.params}"
+    return click.ClickException("; ".join(f"{field}: {msg.english()}"
                                           for field, msg in exc.errors.items()))
 
 

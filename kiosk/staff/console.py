@@ -1,23 +1,33 @@
 """The receptionist's console: the queue, a ticket's detail, confirm, record, amend, close.
 
 Views stay thin: parse, call one function of ``kiosk.tickets.actions`` / ``queue``,
-render. Validation errors re-render the same page with 422; a step the rules refuse
-answers 409 with a message.
+render. Validation errors re-render the same page with 422; a role that may never take
+an action gets 403; a step the rules refuse now answers 409 with a message, and nothing
+is written.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 
-from ..config import now_utc
+from common.config import now_utc
+from common.messages import N_
+from common.validation import ValidationError
+
 from ..errors import render_error
 from ..extensions import get_store, htmx
 from ..tickets import actions, queue, rules
-from ..tickets.rules import N_
-from ..validation import ValidationError
-from . import actor
+from .auth import actor, current_staff, permission_required
 
 bp = Blueprint("console", __name__)
 
@@ -39,7 +49,7 @@ def _lang() -> str:
 
 
 def _ticket_or_404(tid: str) -> dict:
-    ticket = get_store().tickets.get(tid[:40])
+    ticket = get_store().ticket(tid[:40])
     if ticket is None:
         abort(404)
     return ticket
@@ -48,13 +58,14 @@ def _ticket_or_404(tid: str) -> dict:
 @bp.get("/")
 def index():
     """The queue: emergencies pinned, new entries first, then open tickets by due time."""
+    store = get_store()
     filters = {k: request.args.get(k, "")[:40] for k in queue.FILTERS}
-    rows = queue.build(get_store(), _now(), current_app.config["TZ"], filters, _lang())
+    rows = queue.build(store, _now(), current_app.config["TZ"], filters, _lang())
     context = {"rows": rows, "filters": filters, "now": _now()}
     if htmx.trigger == "queue-rows":
         return render_template("staff/_queue_rows.html", **context)
-    return render_template("staff/queue.html", drafts=get_store().all_drafts(),
-                           places=get_store().locations.all(), **context)
+    return render_template("staff/queue.html", drafts=store.all_drafts(),
+                           locations=store.locations(), **context)
 
 
 @bp.get("/ping")
@@ -72,24 +83,24 @@ def ticket(tid: str):
 def _render_ticket(ticket: dict, errors: dict | None = None, form: dict | None = None,
                    status: int = 200):
     store = get_store()
-    locations = {loc["code"]: loc for loc in store.locations.all(False)}
-    return render_template("staff/ticket.html", ticket=ticket, locations=locations,
-                           places=store.locations.all(), errors=errors or {},
-                           form=form or {}, due_state=queue.due_state(
-                               _parse(ticket.get("due_at")), _now())), status
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    due = datetime.fromisoformat(ticket["due_at"]) if ticket.get("due_at") else None
+    return render_template("staff/ticket.html", ticket=ticket,
+                           actions=rules.allowed_actions(ticket, current_staff()["role"]),
+                           locations=store.locations(),
+                           by_code={loc["code"]: loc for loc in store.locations(False)},
+                           errors=errors or {},
+                           form=form or {}, due_state=queue.due_state(due, _now())), status
 
 
 def _act(tid: str, action, *args):
-    """Run a ticket action; re-render with errors (422) or the refusal (409)."""
+    """Run a ticket action; re-render with errors (422), or refuse (403, 409)."""
     ticket = _ticket_or_404(tid)
     try:
         action(get_store(), tid, *args, actor=actor(), now=_now())
     except ValidationError as exc:
         return _render_ticket(ticket, exc.errors, request.form.to_dict(), 422)
+    except actions.Forbidden:
+        abort(403)
     except rules.RuleError:
         return render_error(409, *REFUSED)
     return redirect(url_for(".ticket", tid=tid), 303)
@@ -131,6 +142,7 @@ def close(tid: str):
 
 
 @bp.route("/record/<channel>", methods=["GET", "POST"])
+@permission_required("record")
 def record(channel: str):
     """Record a phone call or a walk-in, with the greeting script as a reminder."""
     if channel not in GREETINGS:
@@ -152,4 +164,4 @@ def record(channel: str):
             return redirect(url_for(".ticket", tid=ticket["id"]), 303)
     return render_template("staff/record.html", channel=channel, greeting=GREETINGS[channel],
                            form=form, errors=errors, draft_id=draft_id,
-                           places=store.locations.all()), 422 if errors else 200
+                           locations=store.locations()), 422 if errors else 200

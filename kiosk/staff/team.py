@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..config import now_utc
-from ..validation import ValidationError
-from . import ROLES, actor, role_required
-from .auth import get_directory
+from common.config import now_utc
+from common.validation import ValidationError
+
+from ..tickets.rules import ROLES
+from .auth import actor, get_directory, permission_required
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
 
 @bp.before_request
-@role_required("manager")
+@permission_required("manage_staff")
 def managers_only():
     """Only the customer-service manager manages accounts."""
 

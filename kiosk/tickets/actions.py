@@ -1,17 +1,22 @@
 """What staff do to a ticket: confirm, amend, note, acknowledge, close (R4-R8, R12).
 
 Every action is one or more appended events signed by ``actor``; nothing is
-overwritten. Plain functions over the store; the rules module decides what may follow.
+overwritten. Each checks first that ``actor``'s role may take it on this ticket now
+(``rules.allowed_actions``): ``Forbidden`` for a role that may never take it,
+``RuleError`` for a step the ticket's state does not allow. Plain functions over the
+store.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from common.messages import N_, Message
+from common.validation import ValidationError, clean_text
+from sync.events import new as new_event
+
 from ..store import Store
-from ..validation import Message, ValidationError, clean_text
 from . import rules, service
 from .model import AMENDABLE
-from .rules import N_
 
 MAX_NOTE = 1000
 
@@ -20,15 +25,25 @@ class NotFound(LookupError):
     """No ticket with that id."""
 
 
-def _ticket(store: Store, tid: str) -> dict:
-    ticket = store.tickets.get(tid)
+class Forbidden(PermissionError):
+    """The actor's role may not take this action at all."""
+
+
+def check_role(actor: dict, action: str) -> None:
+    """Raise Forbidden unless ``actor``'s role may take ``action`` (rules.PERMISSIONS)."""
+    if not rules.may(actor.get("role"), action):
+        raise Forbidden(action)
+
+
+def _ticket_for(store: Store, tid: str, action: str, actor: dict) -> dict:
+    """Return the ticket if ``actor`` may take ``action`` on it now (call under the lock)."""
+    check_role(actor, action)
+    ticket = store.ticket(tid)
     if ticket is None:
         raise NotFound(tid)
+    if action not in rules.allowed_actions(ticket, actor["role"]):
+        raise rules.RuleError(f"{action} is not possible for a ticket that is {ticket['status']}")
     return ticket
-
-
-def _event(tid: str, kind: str, actor: dict, now: datetime, **data) -> dict:
-    return {"ticket_id": tid, "type": kind, "at": service.iso(now), "actor": actor, "data": data}
 
 
 def corrections(store: Store, ticket: dict, fields: dict, now: datetime) -> dict:
@@ -46,7 +61,7 @@ def corrections(store: Store, ticket: dict, fields: dict, now: datetime) -> dict
         {"description": wanted.get("description", ticket["description"]),
          "name": wanted.get("name", ticket["name"] or ""),
          "phone": wanted.get("phone", ticket["phone"] or "")},
-        category, now, timezone.utc)
+        category, now, timezone.utc)  # no time among the corrections
     errors.update({k: v for k, v in detail_errors.items() if k in wanted})
     if "location" in wanted:
         clean["location"], err = service.check_location(store, category, wanted["location"])
@@ -62,50 +77,52 @@ def corrections(store: Store, ticket: dict, fields: dict, now: datetime) -> dict
 def confirm(store: Store, tid: str, fields: dict, *, actor: dict, now: datetime) -> dict:
     """Confirm a visitor's entry, with any corrections as a signed amendment first."""
     with store.lock:
-        ticket = _ticket(store, tid)
+        ticket = _ticket_for(store, tid, "confirm", actor)
         changes = corrections(store, ticket, fields, now)
-        events = [_event(tid, "amended", actor, now, **changes)] if changes else []
-        store.append(events + [_event(tid, "confirmed", actor, now)])
-        return store.tickets.get(tid)
+        amendment = [new_event(tid, "amended", actor, now, changes)] if changes else []
+        store.append(amendment + [new_event(tid, "confirmed", actor, now)])
+        return store.ticket(tid)
 
 
 def amend(store: Store, tid: str, fields: dict, *, actor: dict, now: datetime) -> dict:
     """Correct a ticket: the old values stay in its timeline (R6)."""
     with store.lock:
-        ticket = _ticket(store, tid)
+        ticket = _ticket_for(store, tid, "amend", actor)
         changes = corrections(store, ticket, fields, now)
         if changes:
-            store.append([_event(tid, "amended", actor, now, **changes)])
-        return store.tickets.get(tid)
+            store.append([new_event(tid, "amended", actor, now, changes)])
+        return store.ticket(tid)
 
 
 def add_note(store: Store, tid: str, text: str, *, actor: dict, now: datetime) -> dict:
     """Add a staff note (never shown to the public)."""
+    check_role(actor, "note")
     text, err = clean_text(text, max_len=MAX_NOTE, required=True, multiline=True)
     if err:
         raise ValidationError({"note": err})
     with store.lock:
-        _ticket(store, tid)
-        store.append([_event(tid, "noted", actor, now, text=text)])
-        return store.tickets.get(tid)
+        _ticket_for(store, tid, "note", actor)
+        store.append([new_event(tid, "noted", actor, now, {"text": text})])
+        return store.ticket(tid)
 
 
 def acknowledge(store: Store, tid: str, *, actor: dict, now: datetime) -> dict:
     """Silence an emergency's alarm: someone has taken it on (R12)."""
     with store.lock:
-        _ticket(store, tid)
-        store.append([_event(tid, "acknowledged", actor, now)])
-        return store.tickets.get(tid)
+        _ticket_for(store, tid, "acknowledge", actor)
+        store.append([new_event(tid, "acknowledged", actor, now)])
+        return store.ticket(tid)
 
 
 def close(store: Store, tid: str, reason: str, *, actor: dict, now: datetime) -> dict:
     """Close a ticket with a reason (done, duplicate, spam, withdrawn); nothing is deleted."""
+    check_role(actor, "close")
     if reason not in rules.CLOSE_REASONS:
         raise ValidationError({"reason": Message(N_("Please choose a reason."))})
     with store.lock:
-        _ticket(store, tid)
-        store.append([_event(tid, "closed", actor, now, reason=reason)])
-        return store.tickets.get(tid)
+        _ticket_for(store, tid, "close", actor)
+        store.append([new_event(tid, "closed", actor, now, {"reason": reason})])
+        return store.ticket(tid)
 
 
 def record(store: Store, fields: dict, channel: str, *, actor: dict, now: datetime,
@@ -113,8 +130,10 @@ def record(store: Store, fields: dict, channel: str, *, actor: dict, now: dateti
     """Record a phone call or a walk-in (R1, R2) at the exact time it came in.
 
     ``received_at`` is the site-local ``YYYY-MM-DDTHH:MM`` of the call; empty means now.
+    :raises Forbidden: if the actor's role may not record calls and visits.
     :raises ValidationError: for a wrong field or a time in the future or over a day ago.
     """
+    check_role(actor, "record")
     if channel not in ("phone", "walk_in"):
         raise ValueError(f"staff record phone or walk_in, not {channel!r}")
     when = now

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..locations.service import location_name
 from ..store import Store
 
 DUE_SOON = timedelta(minutes=10)
@@ -65,10 +66,8 @@ def build(store: Store, now: datetime, tz: ZoneInfo, filters: dict | None = None
           lang: str = "zh") -> list[Row]:
     """Return the open tickets that match ``filters``, in queue order."""
     filters = filters or {}
-    with store.lock:
-        tickets = [t for t in store.tickets.open_summaries() if _matches(t, filters, tz)]
-        names = {loc["code"]: (loc["name_zh"] if lang == "zh" else loc.get("name_en")
-                               or loc["name_zh"]) for loc in store.locations.all(False)}
+    tickets = [t for t in store.open_summaries() if _matches(t, filters, tz)]
+    names = {loc["code"]: location_name(loc, lang) for loc in store.locations(False)}
     rows = []
     for t in tickets:
         reported = datetime.fromisoformat(t["reported_at"])

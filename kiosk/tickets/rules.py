@@ -1,6 +1,9 @@
 """The rules of a ticket's life, in plain Python: categories, channels, which event
-may follow which, what the public may see, and when a ticket is due (R4, R7, R9-R12).
+may follow which, who may do what, what the public may see, and when a ticket is due
+(R4, R7, R8, R9-R12).
 
+``allowed_actions(ticket, role)`` is the one answer to "what may happen next": the
+server refuses anything it does not return and the pages show only what it returns.
 Labels are English msgids marked with ``N_`` so the UI translates them; codes are
 stable and are what history, reports and sync group by.
 """
@@ -10,10 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-
-def N_(text: str) -> str:
-    """Mark ``text`` for translation without translating it here."""
-    return text
+from common.messages import N_
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,8 @@ def initial_status(channel: str) -> str:
 def check_transition(status: str, event_type: str, ticket: dict) -> str:
     """Return the status after ``event_type``; raise RuleError if it may not follow.
 
-    A complaint moves on to a department only after the manager signed it off (R10).
+    A complaint moves on to a department only after the manager signed it off (R10);
+    only an emergency is acknowledged, once (R12).
     """
     if event_type not in TRANSITIONS or event_type == "reported":
         raise RuleError(f"{event_type} cannot happen to an existing ticket")
@@ -127,7 +128,60 @@ def check_transition(status: str, event_type: str, ticket: dict) -> str:
     if (event_type == "transferred" and ticket.get("category") == "complaint"
             and not ticket.get("signed_off")):
         raise RuleError("a complaint is transferred only after the manager signed it off")
+    if event_type == "acknowledged" and (ticket.get("category") != "emergency"
+                                         or ticket.get("acknowledged")):
+        raise RuleError("only an emergency is acknowledged, and only once")
     return to or status
+
+
+def next_status(status: str, event_type: str) -> str:
+    """Return the status an event leads to, without checking that it may follow."""
+    return TRANSITIONS.get(event_type, (None, None, None))[1] or status
+
+
+def can_follow(ticket: dict, event_type: str) -> bool:
+    """Tell whether ``event_type`` may happen to ``ticket`` now."""
+    try:
+        check_transition(ticket["status"], event_type, ticket)
+    except RuleError:
+        return False
+    return True
+
+
+# -- who may do what (R8) ------------------------------------------------------------
+ROLE_LABELS = {"receptionist": N_("Receptionist"), "manager": N_("Manager"),
+               "maintenance": N_("Maintenance staff")}
+ROLES = tuple(ROLE_LABELS)
+DESK = frozenset({"receptionist", "manager"})
+MANAGERS = frozenset({"manager"})
+
+#: action -> the roles that may take it. Every role may look at the queue, tickets and
+#: places; maintenance staff may not change a record the desk keeps.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "confirm": DESK, "amend": DESK, "note": DESK, "acknowledge": DESK, "close": DESK,
+    "record": DESK,            # record a phone call or a walk-in (R1, R2)
+    "edit_locations": DESK,    # add, rename, retire, import places (R17)
+    "manage_staff": MANAGERS,  # add and disable staff accounts
+    "configure_sync": MANAGERS,  # the connection to HQ
+}
+#: The actions taken on one ticket, most likely next step first, and the event each appends.
+TICKET_ACTIONS = {"confirm": "confirmed", "acknowledge": "acknowledged", "amend": "amended",
+                  "note": "noted", "close": "closed"}
+
+
+def may(role: str | None, action: str) -> bool:
+    """Tell whether ``role`` may take ``action`` at all (whatever the ticket's state)."""
+    return role in PERMISSIONS.get(action, ())
+
+
+def allowed_actions(ticket: dict, role: str | None) -> list[str]:
+    """Return the actions ``role`` may take on ``ticket`` now, most likely first.
+
+    A visitor's entry is corrected as it is confirmed, so "amend" waits until then.
+    """
+    return [action for action, event_type in TICKET_ACTIONS.items()
+            if may(role, action) and can_follow(ticket, event_type)
+            and not (action == "amend" and ticket["status"] == "new")]
 
 
 def public_label(event_type: str) -> str | None:

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from common.messages import N_, Message
+from common.validation import REQUIRED, ValidationError, clean_text
+from sync import events
 
 from .. import ids
 from ..store import Store
-from ..validation import REQUIRED, Message, ValidationError, clean_text
 from . import model, rules
-from .rules import N_
 
 MAX_DESCRIPTION, MAX_NAME, MAX_PHONE = 2000, 40, 20
 PREFERRED_AHEAD = timedelta(days=14)
@@ -19,11 +21,6 @@ PLACE_REQUIRED = frozenset({"repair", "complaint", "emergency"})
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}[2-9]\d{6,7}|[2-9]\d{6,7}")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
-
-
-def iso(when: datetime) -> str:
-    """Return ``when`` as stored: UTC ISO-8601."""
-    return when.astimezone(timezone.utc).isoformat()
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -47,7 +44,7 @@ def check_location(store: Store, category: str, code: str) -> tuple[str, Message
     code = code.strip() if isinstance(code, str) else ""
     if not code:
         return "", REQUIRED if category in PLACE_REQUIRED else None
-    location = store.locations.get(code)
+    location = store.location(code)
     if location is None or not location.get("active"):
         return code, Message(N_("We do not know this place. Please pick one from the list."))
     return code, None
@@ -120,28 +117,26 @@ def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now:
                      if clean["preferred_at"] else None)
         local = now.astimezone(tz)
         day = local.date().isoformat()
-        n = store.tickets.last_number(day) + 1
+        n = store.last_number(day) + 1
         tid = ids.new_ticket_id(now)
         due = rules.due_at(category, channel, now, tz, preferred)
         data = {**clean, "category": category, "channel": channel, "day": day,
                 "number": f"{rules.CATEGORIES[category].letter}-{local:%m%d}-{n:03d}",
                 "token": ids.new_status_token(tid),
-                "preferred_at": iso(preferred) if preferred else None,
-                "due_at": iso(due) if due else None}
-        store.append([{"ticket_id": tid, "type": "reported", "at": iso(now),
-                       "actor": actor, "data": data}])
-        return store.tickets.get(tid)
+                "preferred_at": events.iso(preferred) if preferred else None,
+                "due_at": events.iso(due) if due else None}
+        store.append([events.new(tid, "reported", actor, now, data)])
+        return store.ticket(tid)
 
 
 def public_status(store: Store, token: str) -> dict | None:
     """Return what the public may see of the ticket holding ``token``, or None."""
     if not isinstance(token, str) or not 20 <= len(token) <= 64:
         return None
-    with store.lock:
-        ticket = store.tickets.by_token(token)
-        location = store.locations.get(ticket["location"]) if ticket and ticket["location"] else None
+    ticket = store.ticket_by_token(token)
     if ticket is None:
         return None
+    location = store.location(ticket["location"]) if ticket["location"] else None
     return {"number": ticket["number"], "category": ticket["category"], "status": ticket["status"],
             "location": location, "reported_at": ticket["reported_at"],
             "due_at": ticket["due_at"], "phone": mask_phone(ticket["phone"]),

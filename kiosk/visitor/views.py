@@ -8,20 +8,29 @@ from __future__ import annotations
 import secrets
 from functools import wraps
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf
 
-from ..config import now_utc
+from common.config import now_utc
+from common.messages import N_
+from common.validation import ValidationError
+
 from ..errors import MESSAGES, render_error
 from ..extensions import get_store, htmx
 from ..i18n import select_locale, switch_language
-from ..locations import service as places
+from ..locations import service as locations
 from ..qr import public_url
 from ..security import client_address
 from ..tickets import rules, service
-from ..tickets.rules import N_
-from ..validation import ValidationError
 
 bp = Blueprint("visitor", __name__)
 VISITOR = {"role": "visitor"}
@@ -83,7 +92,7 @@ _PAGE_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCR
 
 
 def _render_home(draft: dict, **extra) -> str:
-    location = get_store().locations.get(draft["location"]) if draft.get("location") else None
+    location = get_store().location(draft["location"]) if draft.get("location") else None
     return render_template("visitor/home.html", categories=rules.CATEGORIES.values(),
                            draft=draft, location=location,
                            phone_url=public_url(url_for(".home", via="phone")), **extra)
@@ -97,13 +106,13 @@ def start():
         abort(400)
     draft = {**_draft(), "category": category}
     _save(draft)
-    return redirect(url_for(".details" if draft.get("location") else ".place"), 303)
+    return redirect(url_for(".details" if draft.get("location") else ".location"), 303)
 
 
 @bp.get("/q/<code>")
 def from_qr(code: str):
     """Start an entry at the place printed on a QR poster (stable URL)."""
-    location = get_store().locations.get(code[:32])
+    location = get_store().location(code[:32])
     if location is None or not location.get("active"):
         return render_template("visitor/unknown_place.html", code=code[:32]), 404
     session.pop("draft", None)
@@ -114,7 +123,7 @@ def from_qr(code: str):
 
 @bp.route("/report/place", methods=["GET", "POST"])
 @with_draft
-def place(draft: dict):
+def location(draft: dict):
     """Pick the place the matter is about (search or tap)."""
     errors, status = {}, 200
     if request.method == "POST":
@@ -125,11 +134,11 @@ def place(draft: dict):
             return redirect(url_for(".details"), 303)
         errors, status = {"location": error}, 422
     q = request.args.get("q", "")[:40]
-    context = {"draft": draft, "places": places.search(get_store(), q), "q": q, "errors": errors,
-               "optional": draft["category"] not in service.PLACE_REQUIRED}
+    context = {"draft": draft, "locations": locations.search(get_store(), q), "q": q,
+               "errors": errors, "optional": draft["category"] not in service.PLACE_REQUIRED}
     if htmx.trigger == "place-search":
-        return render_template("visitor/_places.html", **context)
-    return render_template("visitor/place.html", **context), status
+        return render_template("visitor/_locations.html", **context)
+    return render_template("visitor/location.html", **context), status
 
 
 @bp.route("/report/details", methods=["GET", "POST"])
@@ -173,7 +182,7 @@ def review(draft: dict):
             store.discard_draft(session.pop("draft"))
             session["receipt"] = ticket["token"]
             return redirect(url_for(".receipt"), 303)
-    location = store.locations.get(draft["location"]) if draft.get("location") else None
+    location = store.location(draft["location"]) if draft.get("location") else None
     return render_template("visitor/review.html", draft=draft, location=location,
                            errors=errors), 422 if errors else 200
 

@@ -47,7 +47,7 @@ def sign_in_here(page: Page) -> None:
 
 
 def ticket_by_number(server, number: str) -> dict:
-    return next(t for t in server.store.tickets.all_open() if t["number"] == number)
+    return next(t for t in server.store.open_tickets() if t["number"] == number)
 
 
 def test_a_visitors_entry_appears_in_the_open_queue_and_is_confirmed_with_a_correction(
@@ -244,7 +244,7 @@ def test_the_qr_sheet_has_one_code_per_active_place_each_starting_there(
     server = staffed_kiosk(make_server)
     server.app.config["PUBLIC_BASE_URL"] = server.url  # the tablet's address, as phones see it
     places.retire(server.store, "DEMO-GATE-N", datetime.now(timezone.utc), SIGNER)
-    active = {p["code"]: p["name_zh"] for p in server.store.locations.all()}
+    active = {p["code"]: p["name_zh"] for p in server.store.locations()}
     assert "DEMO-GATE-N" not in active and len(active) == 7
 
     sign_in(page, server)

@@ -44,6 +44,7 @@ def walk(page: Page) -> list:
     page.locator("#phone-error").wait_for()
     check_screen(page, "details with an error", problems)
     fill_details(page, "投影仪不亮", PHONE_NUMBER)
+    page.wait_for_url(re.compile(r"/report/review$"))
     check_screen(page, "review", problems)
     send(page)
     page.locator("#ticket-number").wait_for()

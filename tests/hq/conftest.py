@@ -3,10 +3,10 @@ kiosk log writing real events. They stand in for the kiosk fixtures of the same 
 from __future__ import annotations
 
 import pytest
-from helpers import Clock
+from helpers import CHEAP_PINS, Clock
 from hq_helpers import Kiosk
 
-from sync.hq import create_hq_app
+from hq import create_hq_app
 
 
 @pytest.fixture
@@ -15,8 +15,11 @@ def clock():
 
 
 @pytest.fixture
-def hq(tmp_path, clock):
-    app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "hq"), "CLOCK": clock})
+def hq(request, tmp_path, clock):
+    pins = {} if request.node.get_closest_marker("production_pins") else {
+        "PIN_HASH_METHOD": CHEAP_PINS}
+    app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "hq"), "CLOCK": clock,
+                         **pins})
     yield app
     app.extensions["hq_store"].close()
 

@@ -3,16 +3,17 @@ and table dumps (the fixtures are in this folder's conftest.py)."""
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from helpers import Clock
+from helpers import CHEAP_PINS, Clock, csrf_token, post_sign_in  # noqa: F401 (csrf_token)
 
+from common.pins import PinHasher
+from hq.auth import add_account
+from hq.database import DB_NAME
 from kiosk.eventlog import EventLog
 from sync import protocol
-from sync.hq.storage import DB_NAME
 
 TABLES = ("meta", "sites", "events", "tickets", "alarms", "admins")
 PIN = "246810"
@@ -111,19 +112,11 @@ def results(answer: dict) -> list[str]:
     return [r["result"] for r in answer["results"]]
 
 
-def csrf_token(client, path: str) -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def sign_in(client, store, name: str = "Zhao Min", pin: str = PIN):
     """Create the account if needed and sign ``client`` in."""
-    from sync.hq.auth import add_account
-
     if store.admin(name) is None:
-        add_account(store, name, pin, datetime.now(timezone.utc))
-    response = client.post("/login", data={"csrf_token": csrf_token(client, "/login"),
-                                           "name": name, "pin": pin})
+        add_account(store, PinHasher(CHEAP_PINS), name, pin, datetime.now(timezone.utc))
+    response = post_sign_in(client, "/login", name, pin)
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     return response
 

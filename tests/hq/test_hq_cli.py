@@ -12,21 +12,20 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from helpers import Clock
 from hq_helpers import Kiosk, batch, headers_for, verify_answer
 
-from kiosk.cli import cli, register_commands
 from sync import protocol
-from sync.hq.storage import open_store
+from hq.database import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
-if "hq" not in cli.commands:
-    register_commands(cli)
 
 
-def hq(tmp_path, *args, input=None):
-    return CliRunner().invoke(cli, ["hq", *args, "--data", str(tmp_path / "hq")], input=input)
+@pytest.fixture
+def hq(runner, tmp_path):
+    """Run ``run.py hq ...`` on this test's HQ data folder."""
+    return lambda *args, input=None: runner.invoke("hq", *args, "--data", str(tmp_path / "hq"),
+                                                   input=input)
 
 
 def _key(output: str) -> dict:
@@ -34,12 +33,12 @@ def _key(output: str) -> dict:
             "secret": re.search(r"^secret: (\S+)$", output, re.M).group(1)}
 
 
-def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(tmp_path):
-    result = hq(tmp_path, "site", "add", "campus-a", "--name", "Campus  A")
+def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(tmp_path, hq):
+    result = hq("site", "add", "campus-a", "--name", "Campus  A")
     assert result.exit_code == 0, result.output
     key = _key(result.output)
     assert key["key_id"].startswith("k-") and len(key["secret"]) >= 43
-    listing = hq(tmp_path, "site", "list")
+    listing = hq("site", "list")
     assert listing.exit_code == 0
     assert "campus-a\tCampus A\t" + key["key_id"] + "\tactive\tnever\t0 events" in listing.output
     assert key["secret"] not in listing.output
@@ -48,40 +47,39 @@ def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(tmp_path):
     store.close()
 
 
-def test_site_add_refuses_a_taken_or_malformed_id(tmp_path):
-    assert hq(tmp_path, "site", "add", "campus-a", "--name", "A").exit_code == 0
-    again = hq(tmp_path, "site", "add", "campus-a", "--name", "A")
+def test_site_add_refuses_a_taken_or_malformed_id(tmp_path, hq):
+    assert hq("site", "add", "campus-a", "--name", "A").exit_code == 0
+    again = hq("site", "add", "campus-a", "--name", "A")
     assert again.exit_code == 1 and "exists" in again.output
     for bad in ("a/b", "-x", "a b", "x" * 65):
-        assert hq(tmp_path, "site", "add", bad, "--name", "A").exit_code == 2
+        assert hq("site", "add", bad, "--name", "A").exit_code == 2
 
 
-def test_revoke_then_rekey_swaps_the_working_key(tmp_path):
-    old = _key(hq(tmp_path, "site", "add", "campus-a", "--name", "A").output)
-    result = hq(tmp_path, "site", "revoke", "campus-a")
-    assert result.exit_code == 0 and "revoked" in hq(tmp_path, "site", "list").output
-    new = _key(hq(tmp_path, "site", "rekey", "campus-a").output)
+def test_revoke_then_rekey_swaps_the_working_key(tmp_path, hq):
+    old = _key(hq("site", "add", "campus-a", "--name", "A").output)
+    result = hq("site", "revoke", "campus-a")
+    assert result.exit_code == 0 and "revoked" in hq("site", "list").output
+    new = _key(hq("site", "rekey", "campus-a").output)
     store = open_store(tmp_path / "hq")
     assert store.key(old["key_id"]) is None
     assert store.key(new["key_id"])["revoked"] == 0
     store.close()
-    assert hq(tmp_path, "site", "revoke", "nowhere").exit_code == 1
+    assert hq("site", "revoke", "nowhere").exit_code == 1
 
 
-def test_the_group_data_option_reaches_subcommands(tmp_path):
-    runner = CliRunner()
+def test_the_group_data_option_reaches_subcommands(tmp_path, runner):
     data = str(tmp_path / "elsewhere")
-    added = runner.invoke(cli, ["hq", "--data", data, "site", "add", "s1", "--name", "S"])
+    added = runner.invoke("hq", "--data", data, "site", "add", "s1", "--name", "S")
     assert added.exit_code == 0
-    assert "s1\tS" in runner.invoke(cli, ["hq", "--data", data, "site", "list"]).output
+    assert "s1\tS" in runner.invoke("hq", "--data", data, "site", "list").output
 
 
-def test_admin_add_hashes_the_pin_and_refuses_bad_ones(tmp_path):
-    assert hq(tmp_path, "admin", "add", "Zhao Min", "--pin", "246810").exit_code == 0
-    prompted = hq(tmp_path, "admin", "add", "Qian Li", input="135790\n135790\n")
+def test_admin_add_hashes_the_pin_and_refuses_bad_ones(tmp_path, hq):
+    assert hq("admin", "add", "Zhao Min", "--pin", "246810").exit_code == 0
+    prompted = hq("admin", "add", "Qian Li", input="135790\n135790\n")
     assert prompted.exit_code == 0 and "135790" not in prompted.output  # asked for, hidden
-    assert hq(tmp_path, "admin", "add", "zhao min", "--pin", "246810").exit_code == 1
-    assert "6 to 12 digits" in hq(tmp_path, "admin", "add", "Sun", "--pin", "12").output
+    assert hq("admin", "add", "zhao min", "--pin", "246810").exit_code == 1
+    assert "6 to 12 digits" in hq("admin", "add", "Sun", "--pin", "12").output
     store = open_store(tmp_path / "hq")
     assert store.admin("ZHAO MIN")["pin_hash"].startswith("scrypt:") and store.admin_count() == 2
     store.close()
@@ -115,8 +113,8 @@ def _post(url: str, body: bytes, headers: dict):
 
 
 @pytest.mark.slow
-def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_path):
-    key = {"site_id": "site-a", **_key(hq(tmp_path, "site", "add", "site-a", "--name", "A").output)}
+def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_path, hq):
+    key = {"site_id": "site-a", **_key(hq("site", "add", "site-a", "--name", "A").output)}
     proc, base = _serve(tmp_path)
     try:
         kiosk = Kiosk(tmp_path / "kiosk", "site-a", Clock())

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, sign_in
 
-from sync.hq.ingest import verify_site_chain
-from sync.hq.storage import DB_NAME
+from hq.ingest import verify_site_chain
+from hq.database import DB_NAME
 
 PUBLIC = {"hq_auth.login", "hq_auth.setup", "static"}
 
@@ -39,6 +39,7 @@ def test_every_page_but_sign_in_setup_and_the_api_needs_a_signed_in_account(hq, 
         assert response.headers["Location"].startswith("/login"), (method, url)
 
 
+@pytest.mark.production_pins
 def test_first_run_opens_setup_once_and_signs_the_new_account_in(client, store):
     assert client.get("/").headers["Location"].startswith("/login")
     assert client.get("/login").headers["Location"] == "/setup"

@@ -9,10 +9,10 @@ import pytest
 from hq_helpers import (Kiosk, add_site, batch, body_of, dump, events_rows, headers_for, post,
                         push, results, verify_answer)
 
-from kiosk.eventlog import GENESIS, event_hash
+from sync.events import GENESIS, event_hash
 from sync import protocol
-from sync.hq import create_hq_app
-from sync.hq.sqlite import SQLiteStore
+from hq import create_hq_app
+from hq.sqlite import SQLiteStore
 
 UNCHANGED_BY_A_RESEND = ("events", "tickets", "alarms", "meta", "admins")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sync_oracle import open_hq_readonly
 
-from kiosk.eventlog import event_hash
+from sync.events import event_hash
 from kiosk.store import Store
 from sync import client, protocol
 from sync.state import Settings
@@ -73,7 +73,7 @@ def test_bad_requests_over_http_leave_hq_unchanged(hq_main, tmp_path):
     fill(kiosk_dir, "bad-a", 8)
     store = Store(kiosk_dir)
     try:
-        events = list(store.log.read())
+        events = list(store.events_after(0))
         unknown = store.append([{"ticket_id": None, "type": "future_event_type",
                                  "at": iso(datetime.now(timezone.utc)), "actor": {"role": "x"},
                                  "data": {}}])

@@ -5,10 +5,18 @@ CSRF and from the dashboard sign-in; everything else needs a signed-in account.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from kiosk.config import now_utc
+from common.config import now_utc
 from kiosk.tickets import rules
 from sync import protocol
 

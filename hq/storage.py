@@ -1,16 +1,13 @@
 """HQ's storage interface: what the server, the dashboard and the CLI ask of a database.
 
-``HQStore`` is the contract; ``open_store`` picks the backend (SQLite in WAL mode for
-now, see ``sqlite.py``), so a PostgreSQL backend can follow without touching the views.
+``HQStore`` is the contract; ``database.open_store`` picks the backend (SQLite in WAL
+mode for now, see ``sqlite.py``), so another backend can follow without touching the views.
 Times passed in and returned are aware UTC datetimes or UTC ISO-8601 strings.
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Iterator, Protocol
-
-DB_NAME = "hq.sqlite3"
 
 
 class SiteExists(ValueError):
@@ -102,15 +99,6 @@ class HQStore(Protocol):
 
     def admin_succeeded(self, name: str) -> None:
         """Clear the failure count and any lock of an account."""
-
-
-def open_store(data_dir: str | Path) -> HQStore:
-    """Open (creating on first use) the HQ database in ``data_dir``."""
-    from .sqlite import SQLiteStore
-
-    folder = Path(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    return SQLiteStore(folder / DB_NAME)
 
 
 def iter_chain(store: HQStore, site_id: str, page: int = 1000) -> Iterator[tuple]:

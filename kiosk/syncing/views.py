@@ -8,28 +8,37 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 
-from kiosk.extensions import get_store, htmx
-from kiosk.staff import current_staff, role_required
+from sync.state import (
+    check_settings,
+    effective_settings,
+    load_saved_settings,
+    overridden,
+    save_settings,
+)
 
-from .state import check_settings, effective_settings, load_saved_settings, overridden, \
-    save_settings
+from ..extensions import get_store, htmx
+from ..staff.auth import current_staff, permission_required
+from ..tickets import rules
+from .runner import get_worker
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 
-MANAGERS = ("manager",)
 FIELDS = ("hq_url", "site_id", "key_id", "key")
 #: The id of the self-refreshing panel (its polls must not keep a staff session alive).
 PANEL_ID = "sync-panel"
-
-
-def get_worker():
-    """Return the app's sync worker."""
-    return current_app.extensions["sync_worker"]
 
 
 def _render(errors: dict | None = None, form: dict | None = None, status: int = 200):
@@ -37,14 +46,14 @@ def _render(errors: dict | None = None, form: dict | None = None, status: int = 
     form = form if form is not None else worker.settings.public()
     return render_template("sync/index.html", status=worker.status(), errors=errors or {},
                            form=form, site_id=get_store().site_id,
-                           can_configure=current_staff()["role"] in MANAGERS,
+                           can_configure=rules.may(current_staff()["role"], "configure_sync"),
                            overridden=overridden(current_app.config)), status
 
 
 @bp.get("")
 def panel():
     """The sync status; only the panel when its own poll asks."""
-    if htmx and htmx.trigger == PANEL_ID:
+    if htmx.trigger == PANEL_ID:
         return render_template("sync/_panel.html", status=get_worker().status())
     return _render()
 
@@ -58,7 +67,7 @@ def now():
 
 
 @bp.post("/settings")
-@role_required(*MANAGERS)
+@permission_required("configure_sync")
 def settings():
     """Save the connection to HQ (managers only); a blank key keeps the saved key."""
     store = get_store()

@@ -50,7 +50,7 @@ def desk(client, monkeypatch):
 
 
 def last_event(store) -> dict:
-    return list(store.log.read(after=store.log.last_seq - 1))[-1]
+    return list(store.events_after(store.last_seq - 1))[-1]
 
 
 def html_of(response) -> str:
@@ -60,10 +60,10 @@ def html_of(response) -> str:
 # -- the list ------------------------------------------------------------------------
 def test_the_list_shows_every_place_with_its_code_names_building_and_demo_badge(desk, store):
     html = html_of(desk.client.get("/staff/places"))
-    for place in store.locations.all():
+    for place in store.locations():
         assert f'id="place-{place["code"]}"' in html and place["name_zh"] in html
     assert "Teaching Building 1, Room 201" in html and "3号学生公寓" in html
-    assert html.count('<span class="badge">Demo</span>') == len(store.locations.all())
+    assert html.count('<span class="badge">Demo</span>') == len(store.locations())
 
 
 def test_the_list_is_in_chinese_by_default(client, monkeypatch):
@@ -77,7 +77,7 @@ def test_adding_a_place_records_an_event_signed_by_the_staff_member(desk, store,
     response = desk.add()
     assert response.status_code == 303
     assert response.location.endswith("/staff/places#place-B1-201")
-    assert store.locations.get("B1-201") == {
+    assert store.location("B1-201") == {
         "code": "B1-201", "name_zh": "1号楼 201室", "name_en": "Building 1 Room 201",
         "building": "1号楼", "active": True, "demo": False}
     event = last_event(store)
@@ -101,7 +101,7 @@ def test_a_bad_place_is_refused_next_to_its_field_keeping_what_was_typed(desk, s
                                                                          field, message):
     typed = {"code": "B1-201", "name_zh": "1号楼 201室", "name_en": "Room 201",
              "building": "1号楼", **fields}
-    seq = store.log.last_seq
+    seq = store.last_seq
     response = desk.add(**typed)
     assert response.status_code == 422
     html = html_of(response)
@@ -110,13 +110,13 @@ def test_a_bad_place_is_refused_next_to_its_field_keeping_what_was_typed(desk, s
     for name, value in typed.items():
         if value.strip() and value.isprintable():
             assert f'value="{value}"' in html  # kept
-    assert store.log.last_seq == seq  # nothing recorded
+    assert store.last_seq == seq  # nothing recorded
 
 
 def test_adding_the_code_of_a_retired_place_brings_it_back_with_the_new_names(desk, store):
     desk.post("/staff/places/DEMO-LIB/retire")
     assert desk.add(code="DEMO-LIB", name_zh="新图书馆", name_en="", building="").status_code == 303
-    place = store.locations.get("DEMO-LIB")
+    place = store.location("DEMO-LIB")
     assert place["active"] is True and place["name_zh"] == "新图书馆"
 
 
@@ -128,11 +128,11 @@ def test_renaming_keeps_the_code_and_the_old_name_stays_in_the_event_log(desk, s
                          {"code": "HACKED", "name_zh": "逸夫图书馆", "name_en": "Yifu Library",
                           "building": "图书馆"})
     assert response.status_code == 303
-    place = store.locations.get("DEMO-LIB")
+    place = store.location("DEMO-LIB")
     assert (place["name_zh"], place["name_en"], place["active"]) == ("逸夫图书馆", "Yifu Library",
                                                                      True)
-    assert store.locations.get("HACKED") is None  # the code comes from the URL, never the form
-    saved = [e for e in store.log.read() if "DEMO-LIB" in str(e["data"])]
+    assert store.location("HACKED") is None  # the code comes from the URL, never the form
+    saved = [e for e in store.events_after(0) if "DEMO-LIB" in str(e["data"])]
     names = [row["name_zh"] for e in saved for row in e["data"].get("rows", [e["data"]])
              if row["code"] == "DEMO-LIB"]
     assert names == ["图书馆", "逸夫图书馆"]  # R6: the old name is still in the record
@@ -140,20 +140,20 @@ def test_renaming_keeps_the_code_and_the_old_name_stays_in_the_event_log(desk, s
 
 
 def test_a_bad_rename_is_refused_keeping_what_was_typed(desk, store):
-    seq = store.log.last_seq
+    seq = store.last_seq
     response = desk.post("/staff/places/DEMO-LIB/rename",
                          {"name_zh": "", "name_en": "Library West", "building": "图书馆"})
     assert response.status_code == 422
     html = html_of(response)
     assert 'id="name_zh-error">Please fill this in.' in html and 'value="Library West"' in html
-    assert store.log.last_seq == seq and store.locations.get("DEMO-LIB")["name_en"] == "Library"
+    assert store.last_seq == seq and store.location("DEMO-LIB")["name_en"] == "Library"
 
 
 def test_saving_a_rename_unchanged_records_nothing(desk, store):
-    seq = store.log.last_seq
+    seq = store.last_seq
     desk.post("/staff/places/DEMO-LIB/rename",
               {"name_zh": "图书馆", "name_en": "Library", "building": "图书馆"})
-    assert store.log.last_seq == seq
+    assert store.last_seq == seq
 
 
 @pytest.mark.parametrize("method, path", [
@@ -170,7 +170,7 @@ def test_an_unknown_code_is_404(desk, method, path):
 def test_a_retired_place_leaves_the_visitors_list_and_its_qr_code_is_unknown(desk, store, client):
     response = desk.post("/staff/places/DEMO-LIB/retire")
     assert response.status_code == 303
-    assert store.locations.get("DEMO-LIB")["active"] is False  # the row stays
+    assert store.location("DEMO-LIB")["active"] is False  # the row stays
     event = last_event(store)
     assert event["type"] == "location_saved" and event["actor"] == LI
     assert event["data"] == {"code": "DEMO-LIB", "name_zh": "图书馆", "name_en": "Library",
@@ -188,47 +188,47 @@ def test_a_retired_place_leaves_the_visitors_list_and_its_qr_code_is_unknown(des
 def test_restoring_brings_the_place_back(desk, store, client):
     desk.post("/staff/places/DEMO-LIB/retire")
     assert desk.post("/staff/places/DEMO-LIB/restore").status_code == 303
-    assert store.locations.get("DEMO-LIB")["active"] is True
+    assert store.location("DEMO-LIB")["active"] is True
     assert last_event(store)["actor"] == LI
     assert client.application.test_client().get("/q/DEMO-LIB").status_code == 303
 
 
 def test_retiring_twice_records_once(desk, store):
     desk.post("/staff/places/DEMO-LIB/retire")
-    seq = store.log.last_seq
+    seq = store.last_seq
     assert desk.post("/staff/places/DEMO-LIB/retire").status_code == 303
-    assert store.log.last_seq == seq
+    assert store.last_seq == seq
 
 
 def test_the_places_are_rebuilt_the_same_from_the_event_log(desk, store):
     desk.add()
     desk.post("/staff/places/DEMO-LIB/rename", {"name_zh": "逸夫图书馆", "building": "图书馆"})
     desk.post("/staff/places/DEMO-GYM/retire")
-    before = store.locations.all(active_only=False)
+    before = store.locations(active_only=False)
     store.rebuild()
-    assert store.locations.all(active_only=False) == before
+    assert store.locations(active_only=False) == before
 
 
 # -- CSV import ------------------------------------------------------------------------
 def test_uploading_a_good_csv_imports_it_and_retires_the_demo_places(desk, store):
     response = desk.upload(("\ufeff" + GOOD).encode())  # Excel's BOM is fine
     assert response.status_code == 303
-    assert [p["code"] for p in store.locations.all()] == ["GATE", "B1-101"]
-    assert store.locations.get("DEMO-LIB")["active"] is False
+    assert [p["code"] for p in store.locations()] == ["GATE", "B1-101"]
+    assert store.location("DEMO-LIB")["active"] is False
     event = last_event(store)
     assert event["type"] == "locations_imported" and event["actor"] == LI
     assert "Places imported: 2." in html_of(desk.client.get("/staff/places"))
 
 
 def test_uploading_a_bad_csv_lists_the_bad_lines_and_imports_nothing(desk, store):
-    seq = store.log.last_seq
+    seq = store.last_seq
     response = desk.upload((GOOD + "bad code!,名,,\nB1-101,again,,\n").encode())
     assert response.status_code == 422
     html = html_of(response)
     assert "Nothing was imported" in html
     assert "Line 4: code &#39;bad code!&#39; must be 1-32 letters" in html
     assert "Line 5: code B1-101 already on line 2" in html
-    assert store.log.last_seq == seq and store.locations.get("GATE") is None
+    assert store.last_seq == seq and store.location("GATE") is None
 
 
 @pytest.mark.parametrize("content, message", [
@@ -237,17 +237,17 @@ def test_uploading_a_bad_csv_lists_the_bad_lines_and_imports_nothing(desk, store
     (b"name,code\nx,y\n", "Line 1: the header must be code,name_zh,name_en,building"),
 ])
 def test_an_unusable_upload_says_why(desk, store, content, message):
-    seq = store.log.last_seq
+    seq = store.last_seq
     response = desk.upload(content)
     assert response.status_code == 422 and message in html_of(response)
-    assert store.log.last_seq == seq
+    assert store.last_seq == seq
 
 
 # -- QR posters ------------------------------------------------------------------------
 def test_posters_show_one_qr_code_per_active_place_carrying_its_q_url(desk, store, app):
     app.config["PUBLIC_BASE_URL"] = BASE + "/"
     desk.post("/staff/places/DEMO-GYM/retire")
-    active = store.locations.all()
+    active = store.locations()
     response = desk.client.get("/staff/places/posters")
     assert response.status_code == 200
     html = html_of(response)
@@ -310,9 +310,9 @@ def test_receptionists_and_managers_manage_places(desk, store, role):
 ])
 def test_maintenance_may_look_but_not_change(desk, store, path, data):
     desk.sign_in(id="s3", name="张工", role="maintenance")
-    seq = store.log.last_seq
+    seq = store.last_seq
     assert desk.post(path, data).status_code == 403
-    assert store.log.last_seq == seq
+    assert store.last_seq == seq
 
 
 def test_maintenance_sees_the_list_and_posters_without_the_controls(desk):
@@ -326,5 +326,5 @@ def test_maintenance_sees_the_list_and_posters_without_the_controls(desk):
 
 # -- the service on its own ----------------------------------------------------------------
 def test_renaming_a_code_no_place_has_is_refused(store, clock):
-    with pytest.raises(service.UnknownPlace):
+    with pytest.raises(service.UnknownLocation):
         service.save_location(store, {"code": "NOPE", "name_zh": "x"}, clock(), LI)

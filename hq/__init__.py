@@ -3,24 +3,28 @@
 ``create_hq_app(test_config=None)`` builds the Flask app: the signed ingest API
 (``POST /api/v1/sites/<site_id>/events``, see ``sync/PROTOCOL.md``) and a signed-in
 dashboard over all sites. Data lives in ``DATA_DIR`` (default ``./hq-data``): the
-SQLite database and a generated secret key. Settings: defaults below, then
+database and a generated secret key. Settings: defaults below, then
 ``<data>/config.py``, then ``HQ_*`` environment variables, then ``test_config``.
 The UI is plain English (an office tool); it is not translated.
 """
 from __future__ import annotations
 
 import atexit
-import os
-import secrets
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from common.config import load_layers
+from common.headers import set_headers
+from kiosk.tickets import rules
 from sync import protocol
+
+from . import auth, views
+from .database import open_store
+from .ingest import SITE_EVENT_TYPES
 
 csrf = CSRFProtect()
 
@@ -34,13 +38,15 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "CLOCK": None,                   # tests inject a callable returning an aware UTC datetime
+    "PIN_HASH_METHOD": None,         # tests only (under TESTING): a cheap hash; else scrypt
 }
 
 
 def create_hq_app(test_config: dict | None = None) -> Flask:
     """Build the HQ app; ``test_config`` overrides every other setting."""
-    app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
-    load_config(app, test_config)
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    load_layers(app.config, DEFAULTS, "HQ", test_config)
+    app.config["TZ"] = ZoneInfo(app.config["TZ_NAME"])
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -48,43 +54,16 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def load_config(app: Flask, test_config: dict | None) -> None:
-    """Fill ``app.config`` from the defaults, the data folder, the environment and tests."""
-    overrides = dict(test_config or {})
-    data_dir = Path(overrides.get("DATA_DIR") or os.environ.get("HQ_DATA_DIR")
-                    or DEFAULTS["DATA_DIR"]).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile(str(data_dir / "config.py"), silent=True)
-    app.config.from_prefixed_env("HQ")
-    app.config.from_mapping(overrides)
-    app.config["DATA_DIR"] = str(data_dir)
-    app.config["TZ"] = ZoneInfo(app.config["TZ_NAME"])
-    if not app.config.get("SECRET_KEY"):
-        path = data_dir / "secret_key"
-        if not path.exists():
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
-                f.write(secrets.token_hex(32))
-        app.config["SECRET_KEY"] = path.read_text().strip()
-
-
 def register_extensions(app: Flask) -> None:
-    from kiosk.security import set_headers
-
-    from .auth import require_admin
-    from .storage import open_store
-
     store = open_store(app.config["DATA_DIR"])
     app.extensions["hq_store"] = store
     atexit.register(store.close)
-    app.before_request(require_admin)  # before CSRF: strangers are sent to sign in first
+    auth.init_auth(app)  # before CSRF: strangers are sent to sign in first
     csrf.init_app(app)
     app.after_request(set_headers)
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, views
-
     csrf.exempt(views.api)  # HMAC-signed per request; no cookies, no forms
     for bp in (views.api, auth.bp, views.bp):
         app.register_blueprint(bp)
@@ -108,10 +87,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from kiosk.tickets import rules
-
-    from .ingest import SITE_EVENT_TYPES
-
     def hq_time(value) -> str:
         """Show a stored UTC time in HQ's zone, or a dash."""
         try:

@@ -13,12 +13,11 @@ import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import timezone
 from pathlib import Path
 
-from kiosk.eventlog import GENESIS
+from sync.events import GENESIS, iso
+from sync.failpoint import failpoint
 
-from ..failpoint import failpoint
 from . import ingest
 from .sqlite_reads import ReadsMixin
 from .storage import NameTaken, SiteExists, UnknownSite, utc_iso
@@ -216,7 +215,7 @@ class SQLiteStore(ReadsMixin):
                              "RETURNING failures", (name.casefold(),)).fetchone()
             if row is None or row[0] < max_failures:
                 return None
-            until = lock_until.astimezone(timezone.utc).isoformat()
+            until = iso(lock_until)
             db.execute("UPDATE admins SET failures = 0, locked_until = ? WHERE name_key = ?",
                        (until, name.casefold()))
             return until

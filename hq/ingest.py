@@ -8,11 +8,11 @@ re-checks a site's stored hash chain.
 from __future__ import annotations
 
 import json
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
-from kiosk.eventlog import GENESIS, event_hash
 from kiosk.tickets import model, rules
 from sync import protocol
+from sync.events import event_hash, verify_chain
 
 from .storage import HQStore, iter_chain
 
@@ -170,24 +170,17 @@ def verify_site_chain(store: HQStore, site_id: str) -> list[tuple[int, str]]:
 
     Return ``[(seq, problem), ...]`` in seq order; an empty list means intact.
     """
-    problems: list[tuple[int, str]] = []
-    expected, prev = 1, GENESIS
+    return verify_chain(_stored(store, site_id))
+
+
+def _stored(store: HQStore, site_id: str) -> Iterator[tuple[int, dict | str]]:
+    """Yield a site's stored events as HQ links them: with the hash in HQ's own column."""
     for seq, stored_hash, body in iter_chain(store, site_id):
         try:
             event = json.loads(body)
             if not isinstance(event, dict):
                 raise ValueError("not an object")
         except ValueError:
-            problems.append((seq, "the stored event is unreadable"))
-            expected, prev = seq + 1, None
+            yield seq, "the stored event is unreadable"
             continue
-        if seq != expected:
-            problems.append((expected, f"missing: found seq {seq} next"))
-        if event.get("seq") != seq:
-            problems.append((seq, "the stored event carries another seq"))
-        if prev is not None and event.get("prev_hash") != prev:
-            problems.append((seq, "link to the previous event is broken"))
-        if event_hash(event) != event.get("hash") or event.get("hash") != stored_hash:
-            problems.append((seq, "content changed: hash does not match"))
-        expected, prev = seq + 1, event.get("hash")
-    return problems
+        yield seq, {**event, "hash": stored_hash}

@@ -6,17 +6,8 @@ with each message next to its field. Nothing here knows of Flask.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
 
-from .tickets.rules import N_
-
-
-@dataclass(frozen=True)
-class Message:
-    """An English msgid and its parameters; the view translates it."""
-
-    text: str
-    params: dict = field(default_factory=dict)
+from .messages import N_, Message
 
 
 class ValidationError(ValueError):

@@ -1,48 +1,42 @@
-"""Sign-in to the HQ dashboard: named accounts with scrypt-hashed PINs, lock-out, setup.
+"""Sign-in to the HQ dashboard: named accounts with hashed PINs, lock-out, setup.
 
 Every page but sign-in, first-run setup and the HMAC-signed API needs a signed-in
 account (``require_admin``, an app-wide ``before_request``: a new page is protected by
-default). HQ is reached from every site's network, so its PINs are 6-12 digits; after
-``MAX_FAILURES`` wrong PINs in a row an account is locked for ``LOCK_DURATION``.
+default). HQ is reached from every site's network, so its PINs are 6-12 digits. The
+PIN mechanism (hashing, the lock after five wrong PINs) is ``common.pins``, as on the
+kiosk.
 """
 from __future__ import annotations
 
-import re
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, g, redirect, render_template, request,
-                   session, url_for)
-from werkzeug.security import check_password_hash, generate_password_hash
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from kiosk.config import now_utc
+from common import pins
+from common.config import now_utc
+from common.pins import BadSignIn, LockedOut
 
 from .storage import HQStore, NameTaken
 
 bp = Blueprint("hq_auth", __name__)
 
 MAX_NAME = 40
-MAX_FAILURES = 5
-LOCK_DURATION = timedelta(minutes=5)
-PIN_METHOD = "scrypt"
-_PIN = re.compile(r"[0-9]{6,12}")
+PIN_LENGTHS = (6, 12)
 #: Endpoints anyone may open; the API authenticates each request itself.
 PUBLIC_ENDPOINTS = frozenset({"hq_auth.login", "hq_auth.setup", "static"})
 PUBLIC_BLUEPRINTS = frozenset({"hq_api"})
-_dummy: list[str] = []  # a hash to check unknown names against, made on first use
-
-
-class BadSignIn(Exception):
-    """The name and PIN do not sign anyone in (one message for both cases)."""
-
-
-class LockedOut(Exception):
-    """Too many wrong PINs: the account refuses every PIN until ``until``."""
-
-    def __init__(self, until: datetime):
-        super().__init__(f"locked until {until.isoformat()}")
-        self.until = until
 
 
 class AccountError(ValueError):
@@ -53,19 +47,46 @@ class AccountError(ValueError):
         self.errors = errors
 
 
+class _Admins:
+    """HQ's dashboard accounts as ``common.pins`` asks for them."""
+
+    def __init__(self, store: HQStore):
+        self.store = store
+
+    def pin_record(self, name: str) -> dict | None:
+        account = self.store.admin(name)
+        if account is None:
+            return None
+        until = account["locked_until"]
+        return {**account, "locked_until": datetime.fromisoformat(until) if until else None}
+
+    def pin_failed(self, name: str, now: datetime) -> datetime | None:
+        until = self.store.admin_failed(name, pins.MAX_FAILURES, now + pins.LOCK_DURATION)
+        return datetime.fromisoformat(until) if until else None
+
+    def pin_succeeded(self, name: str) -> None:
+        self.store.admin_succeeded(name)
+
+
+def init_auth(app: Flask) -> None:
+    """Give the app its PIN hasher and guard every page but the public ones."""
+    app.extensions["hq_pins"] = pins.PinHasher(pins.method_for(app.config))
+    app.before_request(require_admin)
+
+
 def check_account(name: object, pin: object) -> tuple[str, dict[str, str]]:
     """Check a new account's fields; return ``(clean name, errors)``."""
     clean = " ".join(name.split()) if isinstance(name, str) else ""
     errors = {}
     if not clean or len(clean) > MAX_NAME or not clean.isprintable():
         errors["name"] = f"Please give a name of 1 to {MAX_NAME} characters."
-    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
+    if not pins.check_format(pin, PIN_LENGTHS):
         errors["pin"] = "The PIN must be 6 to 12 digits."
     return clean, errors
 
 
-def add_account(store: HQStore, name: object, pin: object, now: datetime,
-                first: bool = False) -> str:
+def add_account(store: HQStore, hasher: pins.PinHasher, name: object, pin: object,
+                now: datetime, first: bool = False) -> str:
     """Check and add a dashboard account; return its clean name.
 
     :raises AccountError: for a bad name or PIN, or a name in use (``first``: any account).
@@ -74,39 +95,28 @@ def add_account(store: HQStore, name: object, pin: object, now: datetime,
     if errors:
         raise AccountError(errors)
     try:
-        store.add_admin(clean, generate_password_hash(pin, method=PIN_METHOD), now, first=first)
+        store.add_admin(clean, hasher.hash(pin), now, first=first)
     except NameTaken:
         raise AccountError({"name": "An account with this name exists."}) from None
     return clean
 
 
-def authenticate(store: HQStore, name: str, pin: str, now: datetime) -> str:
+def authenticate(store: HQStore, hasher: pins.PinHasher, name: str, pin: str,
+                 now: datetime) -> str:
     """Return the account's name if ``pin`` signs in to it at ``now``.
 
     :raises LockedOut: while locked (the PIN is not even checked).
     :raises BadSignIn: for an unknown name or a wrong PIN alike.
     """
-    account = store.admin(name) if name else None
-    if account is None:
-        if not _dummy:
-            _dummy.append(generate_password_hash(secrets.token_hex(8), method=PIN_METHOD))
-        check_password_hash(_dummy[0], pin)  # take as long as a known name
-        raise BadSignIn()
-    until = account["locked_until"]
-    if until and datetime.fromisoformat(until) > now:
-        raise LockedOut(datetime.fromisoformat(until))
-    if not check_password_hash(account["pin_hash"], pin):
-        locked = store.admin_failed(name, MAX_FAILURES, now + LOCK_DURATION)
-        if locked:
-            raise LockedOut(datetime.fromisoformat(locked))
-        raise BadSignIn()
-    if account["failures"] or until:
-        store.admin_succeeded(name)
-    return account["name"]
+    return pins.sign_in(_Admins(store), hasher, name, pin, now)["name"]
 
 
 def _store() -> HQStore:
     return current_app.extensions["hq_store"]
+
+
+def _hasher() -> pins.PinHasher:
+    return current_app.extensions["hq_pins"]
 
 
 def _sign_in(name: str) -> None:
@@ -152,7 +162,7 @@ def login():
         name = request.form.get("name", "").strip()[:80]
         now = now_utc(current_app)
         try:
-            _sign_in(authenticate(store, name, request.form.get("pin", ""), now))
+            _sign_in(authenticate(store, _hasher(), name, request.form.get("pin", ""), now))
             return redirect(target, 303)
         except LockedOut as exc:
             problem, status = "Too many wrong PINs: this account is locked for a few minutes.", 429
@@ -177,7 +187,8 @@ def setup():
             errors["pin_again"] = "The two PINs are not the same."
         if not errors:
             try:
-                _sign_in(add_account(store, name, pin, now_utc(current_app), first=True))
+                _sign_in(add_account(store, _hasher(), name, pin, now_utc(current_app),
+                                        first=True))
                 return redirect(url_for("hq.index"), 303)
             except AccountError as exc:
                 if store.admin_count():

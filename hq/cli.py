@@ -13,10 +13,14 @@ from pathlib import Path
 
 import click
 
+from common.pins import PinHasher
+from common.serve import serve
 from sync.protocol import new_key
 
+from . import create_hq_app
 from .auth import AccountError, add_account
-from .storage import SiteExists, UnknownSite, open_store
+from .database import open_store
+from .storage import SiteExists, UnknownSite
 
 DEFAULT_DATA = Path("hq-data")
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -49,10 +53,6 @@ def hq_cli(ctx: click.Context, host: str, port: int, data_dir: Path, threads: in
     ctx.meta["hq_data_dir"] = data_dir
     if ctx.invoked_subcommand is not None:
         return
-    from kiosk.cli import serve
-
-    from . import create_hq_app
-
     app = create_hq_app({"DATA_DIR": str(data_dir)})
     serve(app, host, port, threads, "FrontDesk HQ", app.extensions["hq_store"].close)
 
@@ -147,7 +147,7 @@ def admin_add(name: str, pin: str, data_dir: Path | None):
     """Add a dashboard account NAME with a PIN."""
     with opened_store(data_dir) as store:
         try:
-            clean = add_account(store, name, pin, datetime.now(timezone.utc))
+            clean = add_account(store, PinHasher(), name, pin, datetime.now(timezone.utc))
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"added dashboard account {clean}")

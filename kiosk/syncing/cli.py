@@ -13,18 +13,18 @@ from pathlib import Path
 import click
 from flask import Config
 
-from kiosk.cli import DATA_OPTION, opened_store
-from kiosk.config import DEFAULTS
+from common.config import read_layers
+from sync.state import describe, effective_settings, load_state, read_last_seq
+from sync.worker import SyncWorker
 
-from .state import describe, effective_settings, load_state, read_last_seq
+from ..config import DEFAULTS
+from ..shell import DATA_OPTION, opened_store
 
 
 def _config(data_dir: Path) -> Config:
     """Return the kiosk's settings as the server would see them, without writing anything."""
     config = Config(str(data_dir))
-    config.from_mapping(DEFAULTS)
-    config.from_pyfile(str(data_dir / "config.py"), silent=True)
-    config.from_prefixed_env("KIOSK")
+    read_layers(config, DEFAULTS, "KIOSK", data_dir)
     return config
 
 
@@ -85,8 +85,6 @@ def status(data_dir: Path):
               help="Stop after this many batches.")
 def now(data_dir: Path, rounds: int):
     """Push the backlog once, from the shell, while the server is stopped."""
-    from .worker import SyncWorker
-
     with opened_store(data_dir) as store:
         worker = SyncWorker(store, effective_settings(data_dir, _config(data_dir)))
         for _ in range(rounds):

@@ -1,0 +1,4 @@
+"""``python -m frontdesk`` does what ``python run.py`` does."""
+from .cli import main
+
+main()
