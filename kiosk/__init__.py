@@ -57,7 +57,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = i18n.local_time
     app.jinja_env.filters["location_name"] = i18n.location_name
     app.jinja_env.globals.update(
-        qr_svg=qr_svg, html_lang=i18n.html_lang, LANGUAGES=i18n.LANGUAGES,
+        qr_svg=qr_svg, html_lang=i18n.html_lang, other_language=i18n.other_language,
+        LANGUAGES=i18n.LANGUAGES,
         CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
         CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
         FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=rules.ROLE_LABELS)

@@ -1,13 +1,14 @@
 """Configuration in three layers: defaults, ``<data>/config.py``, ``KIOSK_*`` environment.
 
-``create_app(test_config)`` applies the test mapping last (``common.config``). The
-secret key is made once into the data folder (mode 0600) and never lives in the
-repository.
+``create_app(test_config)`` applies the test mapping last (``common.config``, which also
+makes session cookies ``Secure`` for an https ``PUBLIC_BASE_URL``). The secret key is
+made once into the data folder (mode 0600) and never lives in the repository.
 """
 from __future__ import annotations
 
 from flask import Flask
 
+from common import i18n
 from common.config import load_layers
 
 DEFAULTS = {
@@ -15,10 +16,13 @@ DEFAULTS = {
     "SITE_ID": None,               # taken once, when the data folder is created
     "SITE_TZ": "Asia/Shanghai",
     "PUBLIC_BASE_URL": None,       # e.g. http://192.168.1.20:8080 for phone QR codes
+    "SESSION_COOKIE_SECURE": None,  # None: on when PUBLIC_BASE_URL is https://...
     "IDLE_SECONDS": 90,            # kiosk: warn after this long without a touch
     "IDLE_COUNTDOWN_SECONDS": 15,  # ...then count down this long and clear the screen
     "RECEIPT_SECONDS": 60,         # the receipt clears itself after this long
     "STAFF_IDLE_SECONDS": 120,     # staff mode signs out after this long without a touch
+    "SIGN_IN_LIMIT": 10,           # sign-in attempts per client address, successes not
+    "SIGN_IN_WINDOW_SECONDS": 300,  # counted, in this window (5 wrong PINs lock an account)
     "RATE_LIMIT": 10,              # submissions per client...
     "RATE_WINDOW_SECONDS": 600,    # ...in this window
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -26,6 +30,7 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
     "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_TRANSLATION_DIRECTORIES": i18n.TRANSLATIONS,  # the one catalog of both apps
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "DEMO_LOCATIONS": True,        # seed clearly marked demo places on a first start
     "CLOCK": None,                 # tests inject a callable returning an aware UTC datetime
@@ -35,6 +40,7 @@ DEFAULTS = {
     "SYNC_AUTOSTART": None,        # None: start the sync worker unless TESTING
     "SYNC_BACKOFF_BASE": 2.0,      # seconds; unknown outcomes back off with full jitter...
     "SYNC_BACKOFF_CAP": 600.0,     # ...up to this
+    "SYNC_IDLE_PROBE": 60.0,       # seconds between probes of HQ while nothing waits
     "SYNC_ALARM_RETRY": 600.0,     # seconds between retries after a refusal (400/401/403/409)
     "PIN_HASH_METHOD": None,       # tests only (under TESTING): a cheap hash; else scrypt
 }

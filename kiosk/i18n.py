@@ -6,15 +6,14 @@ person also brings the language back to Chinese.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, request, session
 from flask_babel import get_locale
 
-from .locations import service as locations
+from common import i18n
+from common.i18n import DEFAULT, LANGUAGES
 
-LANGUAGES = {"zh_CN": "中文", "en": "English"}
-DEFAULT = "zh_CN"
+from .locations import service as locations
 
 bp = Blueprint("i18n", __name__)
 
@@ -37,11 +36,7 @@ def switch_language(code: str) -> bool:
 def switch(code: str):
     """Switch the language and go back to the page the visitor was on."""
     switch_language(code)
-    back = request.args.get("next", "/")
-    parts = urlsplit(back)
-    if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//"):
-        back = "/"  # only ever go back inside the kiosk
-    return redirect(back, 303)
+    return redirect(i18n.safe_back(request.args.get("next")), 303)  # only inside the kiosk
 
 
 def local_time(value: str | datetime | None, fmt: str = "short") -> str:
@@ -62,7 +57,12 @@ def local_time(value: str | datetime | None, fmt: str = "short") -> str:
 
 def html_lang() -> str:
     """Return the BCP 47 tag for ``<html lang>``."""
-    return "zh-CN" if get_locale().language == "zh" else "en"
+    return i18n.html_lang(get_locale().language)
+
+
+def other_language() -> str:
+    """Return the code of the language the page's switch offers."""
+    return i18n.other_language(get_locale().language)
 
 
 def location_name(location: dict) -> str:

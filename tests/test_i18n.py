@@ -9,7 +9,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT / "kiosk" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+CATALOG = ROOT / "common" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
 
 
@@ -36,7 +36,7 @@ def test_every_visible_string_has_a_chinese_translation():
 def test_compiled_catalog_matches_the_po_file():
     po = {m.id: m.string for m in read_po(open(CATALOG / "messages.po", "rb")) if m.id}
     mo = {m.id: m.string for m in read_mo(BytesIO((CATALOG / "messages.mo").read_bytes())) if m.id}
-    assert po == mo, "run: pybabel compile -d kiosk/translations"
+    assert po == mo, "run: pybabel compile -d common/translations"
 
 
 def test_chinese_is_the_default_and_english_one_tap_away(client):
