@@ -243,6 +243,28 @@ def test_an_unusable_upload_says_why(desk, store, content, message):
     assert store.last_seq == seq
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"], ids=["old Mac", "Windows", "Unix"])
+def test_a_csv_with_any_line_ends_is_imported(desk, store, newline):
+    response = desk.upload(GOOD.replace("\n", newline).encode())
+    assert response.status_code == 303
+    assert [p["code"] for p in store.locations()] == ["GATE", "B1-101"]
+
+
+def test_bad_lines_of_an_old_mac_csv_are_reported_by_their_number(desk, store):
+    seq = store.last_seq
+    response = desk.upload((GOOD + "bad code!,名,,\n").replace("\n", "\r").encode())
+    assert response.status_code == 422
+    assert "Line 4: code &#39;bad code!&#39; must be 1-32 letters" in html_of(response)
+    assert store.last_seq == seq
+
+
+def test_a_line_the_csv_reader_cannot_read_is_reported_not_a_crash():
+    with pytest.raises(service.BadCSV) as caught:
+        service.parse_csv(GOOD + "X1," + "名" * 140_000 + ",,\n")  # over the csv field limit
+    (line, problem), = caught.value.problems
+    assert line == 4 and "cannot be read as CSV" in problem
+
+
 # -- QR posters ------------------------------------------------------------------------
 def test_posters_show_one_qr_code_per_active_place_carrying_its_q_url(desk, store, app):
     app.config["PUBLIC_BASE_URL"] = BASE + "/"
@@ -279,6 +301,39 @@ def test_a_poster_url_starts_a_report_at_that_place(desk, app):
 def test_posters_warn_when_no_public_address_is_configured(desk):
     html = html_of(desk.client.get("/staff/places/posters"))
     assert "KIOSK_PUBLIC_BASE_URL" in html and '<p class="poster-url">http://localhost/q/' in html
+
+
+def import_places(store, clock, buildings: dict[str, int]) -> None:
+    service.import_rows(store, [{"code": f"{b}-{i:04d}", "name_zh": f"{b} {i}室", "name_en": "",
+                                 "building": b} for b, n in buildings.items() for i in range(n)],
+                        clock(), LI)
+
+
+def test_posters_come_a_page_at_a_time(desk, store, clock):
+    import_places(store, clock, {"B1": 45, "B2": 5})  # 50 places: pages of 20, 20 and 10
+    first = html_of(desk.client.get("/staff/places/posters"))
+    assert first.count("<svg") == service.POSTERS_PER_PAGE == 20
+    assert "Page 1 of 3: 50 places in all, 20 posters on this page." in first
+    assert 'rel="next" href="/staff/places/posters?page=2"' in first and 'rel="prev"' not in first
+    last = html_of(desk.client.get("/staff/places/posters?page=3"))
+    assert last.count("<svg") == 10 and "/q/B2-0004" in last and 'rel="next"' not in last
+    assert html_of(desk.client.get("/staff/places/posters?page=99")).count("<svg") == 10
+    assert html_of(desk.client.get("/staff/places/posters?page=x")).count("<svg") == 20
+
+
+def test_posters_of_one_building(desk, store, clock):
+    import_places(store, clock, {"B1": 45, "B2": 5})
+    html = html_of(desk.client.get("/staff/places/posters?building=B2"))
+    assert html.count("<svg") == 5 and "/q/B1-" not in html
+    assert '<option value="B2" selected>B2</option>' in html
+    assert "Page 1 of 1: 5 places in all" in html
+
+
+def test_thousands_of_places_still_print_one_page_per_request(desk, store, clock):
+    import_places(store, clock, {f"B{b}": 250 for b in range(8)})  # 2,000 places
+    html = html_of(desk.client.get("/staff/places/posters"))
+    assert html.count("<svg") == 20 and "Page 1 of 100: 2000 places in all" in html
+    assert 'rel="next" href="/staff/places/posters?page=2"' in html
 
 
 def test_a_retired_place_has_no_poster(desk):

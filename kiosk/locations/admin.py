@@ -141,14 +141,17 @@ def _both_languages(msgid: str) -> dict[str, str]:
 
 @bp.get("/posters")
 def posters():
-    """A4 sheets of QR posters, two to a page: every active location, or ``?code=``."""
-    code = request.args.get("code", "")[:32]
+    """A4 sheets of QR posters, two to a page: one ``?code=``, or a page of them, of one
+    ``?building=`` or of every building."""
+    building = request.args.get("building", "")[:80]
     try:
-        locations = service.poster_locations(get_store(), code)
+        page = service.poster_page(get_store(), code=request.args.get("code", "")[:32],
+                                   building=building, page=request.args.get("page", 1, type=int))
     except service.UnknownLocation:
         abort(404)
     posters = [{**loc, "url": public_url(url_for("visitor.from_qr", code=loc["code"]))}
-               for loc in locations]
-    return render_template("locations/posters.html", posters=posters, code=code,
+               for loc in page.locations]
+    return render_template("locations/posters.html", posters=posters, page=page,
+                           code=request.args.get("code", "")[:32], building=building,
                            call=_both_languages(POSTER_CALL), hint=_both_languages(POSTER_HINT),
                            base_configured=bool(current_app.config.get("PUBLIC_BASE_URL")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from common.messages import N_, Message
@@ -35,6 +36,10 @@ BAD_CELL = N_("%(column)s is empty, too long or has control characters")
 NO_ROWS = N_("no locations in the file")
 NO_FILE = N_("choose a CSV file first")
 NOT_UTF8 = N_("the file is not UTF-8 text (in Excel, save it as \"CSV UTF-8\")")
+NOT_CSV = N_("this line cannot be read as CSV (%(problem)s); in Excel, save the file as "
+             "\"CSV UTF-8\"")
+#: QR posters printed per page: ten A4 sheets, a few hundred milliseconds to draw
+POSTERS_PER_PAGE = 20
 
 DEMO = [
     {"code": "DEMO-T1", "name_zh": "1号教学楼", "name_en": "Teaching Building 1", "building": "1号教学楼"},
@@ -71,13 +76,24 @@ def parse_csv(text: str) -> list[dict]:
 
     :raises BadCSV: listing every bad row by line number; nothing is imported.
     """
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the csv module reads \n, \r\n and old Macs' lone \r line ends alike
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     problems: list[tuple[int, Message]] = []
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise BadCSV([(1, _problem(NOT_CSV, problem=str(exc)))]) from None
     if [h.strip() for h in header or []] != HEADER:
         raise BadCSV([(1, _problem(BAD_HEADER, header=",".join(HEADER)))])
     rows, seen = [], {}
-    for row in reader:
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:  # a stray quote or NUL: the file cannot be read on from here
+            problems.append((reader.line_num, _problem(NOT_CSV, problem=str(exc))))
+            break
+        if row is None:
+            break
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -205,17 +221,38 @@ def get_location(store: Store, code: str) -> dict:
     return location
 
 
-def poster_locations(store: Store, code: str = "") -> list[dict]:
-    """Return the active locations to print QR posters for: all of them, or only ``code``.
+@dataclass(frozen=True)
+class PosterPage:
+    """One page of QR posters: ``locations`` to print, page ``number`` of ``pages``."""
+
+    locations: list[dict]
+    number: int
+    pages: int
+    total: int
+    buildings: list[str]
+
+
+def poster_page(store: Store, *, code: str = "", building: str = "", page: int = 1,
+                per_page: int = POSTERS_PER_PAGE) -> PosterPage:
+    """Return the active locations to print QR posters for: one ``code``, or one page of
+    ``per_page`` of them, of one ``building`` or of every building (empty). A page past
+    the last is the last, so a request costs at most one page whatever the number of
+    places.
 
     :raises UnknownLocation: ``code`` is given but is not an active location.
     """
-    if not code:
-        return store.locations()
-    location = get_location(store, code)
-    if not location["active"]:
-        raise UnknownLocation(code)
-    return [location]
+    active = store.locations()
+    buildings = sorted({loc["building"] for loc in active if loc.get("building")})
+    if code:
+        location = get_location(store, code)
+        if not location["active"]:
+            raise UnknownLocation(code)
+        return PosterPage([location], 1, 1, 1, buildings)
+    chosen = [loc for loc in active if not building or loc.get("building") == building]
+    pages = max(1, -(-len(chosen) // per_page))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * per_page
+    return PosterPage(chosen[start:start + per_page], number, pages, len(chosen), buildings)
 
 
 def ensure_demo(store: Store, now: datetime) -> None:
