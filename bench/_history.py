@@ -6,16 +6,22 @@ tickets written straight into the event log in big batches
 (``store._log.write(store._log.prepare(batch))``, one fsync per batch), then the
 projections built from the log by ``Store.rebuild()`` (one fold in memory, each file
 written once). Nearly all tickets are closed; an open backlog of ``OPEN_BACKLOG``
-recent tickets (the same at every size) is left at every stage of its life: new
-visitor entries, confirmed, dispatched repairs, handled ones; of mixed categories and
-channels, with some unacknowledged emergencies, repairs past their 30-minute due time
-and repairs booked for a time to come.
+recent tickets (the same at every size; ``open_backlog`` asks for another) is left at
+every stage of its life: new visitor entries, confirmed, dispatched repairs, handled
+ones; of mixed categories and channels, with some unacknowledged emergencies, repairs
+past their 30-minute due time and repairs booked for a time to come.
+
+It also holds what the benches measure with: ``percentile``, ``label`` and
+``run_child`` (one phase of a bench in a fresh Python process).
 
 Not a benchmark itself: ``import _history`` from a script in ``bench/``.
 """
 from __future__ import annotations
 
+import json
+import math
 import random
+import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -52,13 +58,15 @@ def config(data_dir: Path, **extra) -> dict:
             "RATE_LIMIT": 10**9, "SECRET_KEY": "bench", **extra}
 
 
-def history(n_tickets: int, now: datetime, seed: int = 1) -> list[dict]:
-    """Return the partial events of ``n_tickets`` tickets, in time order."""
+def history(n_tickets: int, now: datetime, seed: int = 1,
+            open_backlog: int = OPEN_BACKLOG) -> list[dict]:
+    """Return the partial events of ``n_tickets`` tickets, in time order; at most
+    ``open_backlog`` of them (and half of all) stay open."""
     from kiosk import ids
     from kiosk.tickets import rules
 
     rng = random.Random(seed)
-    n_open = min(OPEN_BACKLOG, n_tickets // 2)
+    n_open = min(open_backlog, n_tickets // 2)
     reports = sorted(
         [(now - timedelta(seconds=rng.uniform(2 * 86400, HISTORY_DAYS * 86400)), False)
          for _ in range(n_tickets - n_open)]
@@ -142,8 +150,9 @@ def history(n_tickets: int, now: datetime, seed: int = 1) -> list[dict]:
     return [e[2] for e in events]
 
 
-def fill(data_dir: Path, n_tickets: int, seed: int = 1) -> dict:
-    """Create a data folder with ``n_tickets`` tickets of history; return timings (s).
+def fill(data_dir: Path, n_tickets: int, seed: int = 1, open_backlog: int = OPEN_BACKLOG) -> dict:
+    """Create a data folder with ``n_tickets`` tickets of history, ``open_backlog`` of
+    them open; return timings (s).
 
     Leaves the folder closed, its projections in step with the log (checked by
     reopening it once: nothing may be replayed or rebuilt any more).
@@ -154,7 +163,7 @@ def fill(data_dir: Path, n_tickets: int, seed: int = 1) -> dict:
     app = create_app(config(data_dir))          # demo places, seq 1
     app.extensions["kiosk_store"].close()
     t0 = time.perf_counter()
-    partials = history(n_tickets, datetime.now(timezone.utc), seed)
+    partials = history(n_tickets, datetime.now(timezone.utc), seed, open_backlog)
     t1 = time.perf_counter()
     store = Store(data_dir)
     try:
@@ -177,3 +186,29 @@ def fill(data_dir: Path, n_tickets: int, seed: int = 1) -> dict:
     return {"events": last_seq, "open": n_open, "generate_s": t1 - t0, "log_s": t2 - t1,
             "rebuild_s": t3 - t2, "rebuild_cpu_s": c3 - c2, "reopen_s": time.perf_counter() - t4,
             "disk_mb": sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) / 1e6}
+
+
+# -- measuring, shared by the bench scripts ---------------------------------------------
+def percentile(sorted_ms: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
+
+
+def label(n: int) -> str:
+    """Return a size as the benches print it: ``100``, ``10k``."""
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def child_args(script: str, *args: str) -> list[str]:
+    """Return the command that runs ``script`` (a bench's ``__file__``) with ``args``."""
+    return [sys.executable, str(Path(script).resolve()), *args]
+
+
+def run_child(script: str, *args: str, timeout: float) -> dict:
+    """Run one phase of ``script`` in a fresh Python process; return its last line, parsed."""
+    out = subprocess.run(child_args(script, *args), capture_output=True, text=True,
+                         timeout=timeout, cwd=ROOT)
+    if out.returncode:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"bench step {' '.join(args[:2])} failed ({out.returncode})")
+    return json.loads(out.stdout.strip().splitlines()[-1])

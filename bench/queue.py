@@ -36,16 +36,14 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != BENCH] 
 import argparse
 import gc
 import json
-import math
 import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from _history import OPEN_BACKLOG, ROOT, config, fill  # bench/ is on sys.path (last)
+from _history import OPEN_BACKLOG, config, fill, label, percentile, run_child  # noqa: E501 (bench/ is on sys.path, last)
 
 TICKETS = 100_000
 WARMUPS = 20
@@ -54,15 +52,6 @@ FILL_TIMEOUT = 170           # seconds; the fill child is killed past this
 STAFF_NAME, STAFF_PIN = "王芳", "2468"
 PARTIAL = {"HX-Request": "true", "HX-Trigger": "queue-rows"}
 ROW = re.compile(r'<tr class="row-(\w+)( alarm)?( due-(\w+))?')
-
-
-def percentile(sorted_ms: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
-
-
-def label(n: int) -> str:
-    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 def sign_in(app, client) -> None:
@@ -177,13 +166,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="frontdesk-queue-"))
     try:
         data_dir = tmp / "data"
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--fill",
-                              str(data_dir), "--tickets", str(args.tickets)],
-                             capture_output=True, text=True, timeout=FILL_TIMEOUT, cwd=ROOT)
-        if out.returncode:
-            sys.stderr.write(out.stderr)
-            raise SystemExit(f"bench: filling the history failed ({out.returncode})")
-        f = json.loads(out.stdout.strip().splitlines()[-1])
+        f = run_child(__file__, "--fill", str(data_dir), "--tickets", str(args.tickets),
+                      timeout=FILL_TIMEOUT)
         print(f"{label(args.tickets)} tickets: {f['events']} events, {f['open']} open, "
               f"{f['disk_mb']:.0f} MB on disk; generate {f['generate_s']:.1f} s, "
               f"log {f['log_s']:.1f} s, Store.rebuild() {f['rebuild_s']:.1f} s "

@@ -33,7 +33,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != BENCH] 
 
 import argparse
 import json
-import math
 import shutil
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ import threading
 import time
 from pathlib import Path
 
-from _history import ROOT, config, fill  # bench/ is on sys.path (last)
+from _history import ROOT, child_args, config, fill, label, percentile, run_child  # noqa: E501 (bench/ is on sys.path, last)
 
 WARMUPS = 5
 SUBMITS = 200
@@ -93,36 +92,13 @@ def serve_submits(data_dir: Path, warmups: int) -> None:
 
 
 # -- driver ----------------------------------------------------------------------------
-def child_args(*args: str) -> list[str]:
-    return [sys.executable, os.path.abspath(__file__), *args]
-
-
-def run_child(*args: str) -> dict:
-    """Run one phase in a fresh Python process; return its last line, parsed."""
-    out = subprocess.run(child_args(*args), capture_output=True, text=True,
-                         timeout=STEP_TIMEOUT, cwd=ROOT)
-    if out.returncode:
-        sys.stderr.write(out.stderr)
-        raise SystemExit(f"bench step {' '.join(args[:2])} failed ({out.returncode})")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def percentile(sorted_ms: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    return sorted_ms[max(0, math.ceil(q * len(sorted_ms)) - 1)]
-
-
-def label(n: int) -> str:
-    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
-
-
 def measure_interleaved(dirs: dict[int, Path], warmups: int, submits: int) -> dict:
     """Time submits on every store, alternating between them (same machine load for all).
 
     Each store is served by its own fresh process (its own heap, like a restarted
     kiosk); the driver asks each in turn for one submit, order alternating per round.
     """
-    procs = {n: subprocess.Popen(child_args("--phase", "serve", "--dir", str(d),
+    procs = {n: subprocess.Popen(child_args(__file__, "--phase", "serve", "--dir", str(d),
                                             "--warmups", str(warmups)),
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                  cwd=ROOT) for n, d in dirs.items()}
@@ -184,8 +160,8 @@ def main() -> None:
         dirs = {}
         for n in sizes:
             dirs[n] = tmp / f"data-{n}"
-            f = run_child("--phase", "fill", "--dir", str(dirs[n]),
-                                     "--tickets", str(n))
+            f = run_child(__file__, "--phase", "fill", "--dir", str(dirs[n]),
+                          "--tickets", str(n), timeout=STEP_TIMEOUT)
             print(f"{label(n):>5} tickets: {f['events']} events, {f['open']} open, "
                   f"{f['disk_mb']:.0f} MB on disk; generate {f['generate_s']:.1f} s, "
                   f"log {f['log_s']:.1f} s, Store.rebuild() {f['rebuild_s']:.1f} s "

@@ -1,8 +1,10 @@
-"""Projections: TinyDB views of the event log, kept in memory, checkpointed to disk.
+"""Projections: views of the event log, kept in memory, checkpointed to disk.
 
-``Tickets`` keeps open tickets in one small hot file and moves closed ones to a
-file per month of report, each with an in-memory index, so a submit costs the same
-whatever the history. ``Locations`` keeps the site's places (R17). Every projection
+``Tickets`` keeps open tickets in a dict indexed by id, status token and request id,
+journalled to ``open.jsonl`` (a checkpoint appends only what changed), and moves closed
+ones to a TinyDB file per month of report, each with an in-memory index, so a lookup,
+a submit and a checkpoint cost the same whatever the history and however many tickets
+are open. ``Locations`` keeps the site's places (R17) in TinyDB. Every projection
 records the last seq it applied and every ``apply`` is idempotent: after a crash the
 store replays the log since the last checkpoint, and a lost or corrupt file is
 rebuilt from the log.
@@ -21,7 +23,7 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document
 
 from . import ids
-from .jsonstorage import AtomicJSONStorage, CorruptFile
+from .jsonstorage import AtomicJSONStorage, CorruptFile, Journal
 from .tickets import model
 
 log = logging.getLogger(__name__)
@@ -69,23 +71,31 @@ class Projection:
         self.storage.reload()
         self.db.clear_cache()
 
+    def discard(self) -> None:
+        """Close without writing what changed since the last checkpoint."""
+        self.storage.reload()
+        self.db.close()
+
     def close(self) -> None:
         self.db.close()
 
 
 class Archive:
-    """The closed tickets reported in one month, indexed by id and by status token."""
+    """The closed tickets reported in one month, indexed by id, status token and request id."""
 
     def __init__(self, path: Path):
         self.db = _open(path)
         self.table = self.db.table("tickets")
         self._ids: dict[str, int] = {}
         self._tokens: dict[str, int] = {}
+        self._requests: dict[str, int] = {}
         for doc in self.table.all():
             self._index(doc, doc.doc_id)
 
     def _index(self, ticket: dict, doc_id: int) -> None:
         self._ids[ticket["id"]], self._tokens[ticket["token"]] = doc_id, doc_id
+        if ticket.get("request_id"):
+            self._requests[ticket["request_id"]] = doc_id
 
     def get(self, tid: str) -> dict | None:
         doc_id = self._ids.get(tid)
@@ -93,6 +103,10 @@ class Archive:
 
     def by_token(self, token: str) -> dict | None:
         doc_id = self._tokens.get(token)
+        return self.table.get(doc_id=doc_id) if doc_id else None
+
+    def by_request(self, request_id: str) -> dict | None:
+        doc_id = self._requests.get(request_id)
         return self.table.get(doc_id=doc_id) if doc_id else None
 
     def put(self, ticket: dict) -> None:
@@ -106,7 +120,9 @@ class Archive:
     def remove(self, tid: str) -> None:
         """Take a ticket out (it was reopened)."""
         doc_id = self._ids.pop(tid)
-        self._tokens.pop(self.table.get(doc_id=doc_id)["token"], None)
+        doc = self.table.get(doc_id=doc_id)
+        self._tokens.pop(doc["token"], None)
+        self._requests.pop(doc.get("request_id"), None)
         self.table.remove(doc_ids=[doc_id])
 
     def put_many(self, tickets: list[dict]) -> None:
@@ -115,20 +131,59 @@ class Archive:
             self._index(ticket, doc_id)
 
 
-class Tickets(Projection):
-    """Open tickets in ``open.json``; closed ones in ``archive-YYYY-MM.json``."""
+class Tickets:
+    """Open tickets in memory, journalled to ``open.jsonl``; closed ones in archives.
+
+    The open tickets are a dict by id, indexed by status token and by request id. A
+    checkpoint appends to the journal only what changed since the last one (tickets put
+    or dropped, daily counters, archive months) as one committed batch, so its cost
+    follows the changes, not the number of open tickets; when the journal holds more
+    than twice the live records (and ``COMPACT_RECORDS``), it is rewritten as a snapshot.
+    """
 
     ARCHIVES_KEPT = 2
+    REQUEST_MONTHS = 2
+    COMPACT_RECORDS = 5000
+    COUNTER_DAYS = 7
 
     def __init__(self, folder: Path, read_log: Callable[[], Iterator[dict]]):
-        super().__init__(folder / "open.json")
         self.folder = folder
         self._read_log = read_log
-        self.open = self.db.table("tickets")
-        self.counters = self.db.table("counters")
-        self.months = self.db.table("archive_months")
+        self.journal = Journal(folder / "open.jsonl")
         self._archives: OrderedDict[str, Archive] = OrderedDict()
-        self._by_token = {t["token"]: t["id"] for t in self.open.all()}
+        self._read_journal()
+
+    def _read_journal(self) -> None:
+        """Set the state to what the journal's committed batches hold."""
+        self.open: dict[str, dict] = {}
+        self.counters: dict[str, int] = {}  # site-local day -> highest daily number
+        self.months: set[str] = set()  # months that have an archive
+        self._changed_days: set[str] = set()
+        for record in self.journal.read():
+            self._restore_record(record)
+        self.seq = self.journal.seq
+        self._changed: set[str] = set()  # ticket ids put or dropped since the checkpoint
+        self._changed_days = set()
+        self._new_months: set[str] = set()
+        self._rewrite = not self.journal.seq  # a new journal starts with a snapshot
+        self._index_open()
+
+    def _restore_record(self, record: dict) -> None:
+        if isinstance(record.get("put"), dict) and {"id", "token"} <= set(record["put"]):
+            self.open[record["put"]["id"]] = record["put"]
+        elif isinstance(record.get("drop"), str):
+            self.open.pop(record["drop"], None)
+        elif isinstance(record.get("day"), str) and type(record.get("n")) is int:
+            self._count(record["day"], record["n"])
+        elif isinstance(record.get("month"), str):
+            self.months.add(record["month"])
+        else:
+            raise CorruptFile(f"{self.journal.path.name}: unknown record {str(record)[:80]}")
+
+    def _index_open(self) -> None:
+        self._by_token = {t["token"]: tid for tid, t in self.open.items()}
+        self._by_request = {t["request_id"]: tid for tid, t in self.open.items()
+                            if t.get("request_id")}
 
     # -- archives ------------------------------------------------------------------
     def _path(self, month: str) -> Path:
@@ -139,16 +194,17 @@ class Tickets(Projection):
 
         Archives are parsed when first used; an unreadable one is rebuilt then.
         """
-        for doc in self.months.all():
-            if not self._path(doc["month"]).exists():
-                raise CorruptFile(f"{self._path(doc['month']).name} is missing")
+        for month in sorted(self.months):
+            if not self._path(month).exists():
+                raise CorruptFile(f"{self._path(month).name} is missing")
 
     def _has_archive(self, month: str | None) -> bool:
         return bool(month) and (month in self._archives or self._path(month).exists())
 
     def _archive(self, month: str) -> Archive:
-        if not self.months.contains(Query().month == month):
-            self.months.insert({"month": month})
+        if month not in self.months:
+            self.months.add(month)
+            self._new_months.add(month)
         archive = self._archives.pop(month, None)
         if archive is None:
             try:
@@ -159,12 +215,15 @@ class Tickets(Projection):
         return archive
 
     def trim(self) -> None:
-        """Write and close the least recently used archives beyond ARCHIVES_KEPT.
+        """Write and close the archives beyond ARCHIVES_KEPT, the least recently used
+        first, those of the REQUEST_MONTHS newest months last (every submit looks there).
 
         Called between appends only, so a refused batch never reaches a file.
         """
-        while len(self._archives) > self.ARCHIVES_KEPT:
-            self._archives.popitem(last=False)[1].db.close()  # close() writes it first
+        newest = sorted(self.months)[-self.REQUEST_MONTHS:]
+        order = sorted(self._archives, key=lambda month: month in newest)  # stable: LRU first
+        for month in order[:max(0, len(self._archives) - self.ARCHIVES_KEPT)]:
+            self._archives.pop(month).db.close()  # close() writes it first
 
     def _repair(self, month: str, problem: Exception) -> Archive:
         """Rebuild one month's archive from the log after finding it unreadable."""
@@ -183,42 +242,51 @@ class Tickets(Projection):
         return archive
 
     # -- writing -----------------------------------------------------------------
-    def _apply(self, event: dict) -> None:
-        if not event.get("ticket_id"):
+    def apply(self, event: dict) -> None:
+        """Apply ``event`` unless already applied, then record its seq."""
+        if event["seq"] <= self.seq:
             return
+        if event.get("ticket_id"):
+            self._apply(event)
+        self.seq = event["seq"]
+
+    def _apply(self, event: dict) -> None:
         tid = event["ticket_id"]
         where, doc = self._find(tid)
         ticket = model.fold(doc, event)
         if event["type"] == "reported":
             # counted even when the ticket is already projected (a replay over an archive
-            # or an older hot file), so a daily number is never handed out twice
+            # or an older journal), so a daily number is never handed out twice
             self._count(event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1]))
         if ticket is doc or ticket is None:
             return
         if ticket["status"] == "closed":
             self._archive(ids.month_of(tid)).put(ticket)
             if where == "open":
-                self.open.remove(Query().id == tid)
+                del self.open[tid]
                 self._by_token.pop(ticket["token"], None)
+                self._by_request.pop(ticket.get("request_id"), None)
+                self._changed.add(tid)
             return
         if where == "archive":  # reopened
             self._archive(ids.month_of(tid)).remove(tid)
-        self.open.upsert(ticket, Query().id == tid)
+        self.open[tid] = ticket
         self._by_token[ticket["token"]] = tid
+        if ticket.get("request_id"):
+            self._by_request[ticket["request_id"]] = tid
+        self._changed.add(tid)
 
     def _count(self, day: str, n: int) -> None:
         """Remember the highest daily counter used on a site-local ``day``; keep a week."""
-        doc = self.counters.get(Query().day == day)
-        if not doc or doc["n"] < n:
-            self.counters.upsert({"day": day, "n": n}, Query().day == day)
-            if len(self.counters) > 7:
-                oldest = min(d["day"] for d in self.counters.all())
-                self.counters.remove(Query().day == oldest)
+        if n > self.counters.get(day, 0):
+            self.counters[day] = n
+            self._changed_days.add(day)
+            while len(self.counters) > self.COUNTER_DAYS:
+                del self.counters[min(self.counters)]
 
     def load(self, events: Iterable[dict]) -> None:
         """Fold a whole log into this empty projection at once (a rebuild)."""
         tickets: dict[str, dict] = {}
-        counters: dict[str, int] = {}  # day -> highest number, all days: a week is kept below
         last = 0
         for event in events:
             last = event["seq"]
@@ -226,40 +294,61 @@ class Tickets(Projection):
             if tid:
                 tickets[tid] = model.fold(tickets.get(tid), event)
                 if event["type"] == "reported":
-                    day, n = event["data"]["day"], int(event["data"]["number"].rsplit("-", 1)[1])
-                    if n > counters.get(day, 0):
-                        counters[day] = n
-        for day in sorted(counters)[-7:]:  # what counting event by event would have kept
-            self._count(day, counters[day])
+                    self._count(event["data"]["day"],
+                                int(event["data"]["number"].rsplit("-", 1)[1]))
         closed: dict[str, list[dict]] = {}
-        tickets = {tid: t for tid, t in tickets.items() if t is not None}
-        for ticket in tickets.values():
+        for tid, ticket in tickets.items():
+            if ticket is None:
+                continue
             if ticket["status"] == "closed":
-                closed.setdefault(ids.month_of(ticket["id"]), []).append(ticket)
-        self.open.insert_multiple(t for t in tickets.values() if t["status"] != "closed")
-        self._by_token = {t["token"]: t["id"] for t in self.open.all()}
+                closed.setdefault(ids.month_of(tid), []).append(ticket)
+            else:
+                self.open[tid] = ticket
+        self._index_open()
         for month, batch in sorted(closed.items()):
             self._archive(month).put_many(batch)
-        if last:
-            self._meta.upsert(Document({"seq": last}, doc_id=1))
+        self.seq = max(self.seq, last)
+        self._rewrite = True
 
     def flush(self) -> None:
-        """Write the archives first, then the hot file that records the seq."""
+        """Write the archives first, then what changed to the journal (one fsync)."""
         for archive in self._archives.values():
             archive.db.storage.flush()
-        super().flush()
+        live = len(self.open) + len(self.counters) + len(self.months)
+        if self._rewrite or self.journal.records > 2 * live + self.COMPACT_RECORDS:
+            (self.folder / "open.json").unlink(missing_ok=True)  # the format before the journal
+            self.journal.rewrite(
+                [*({"month": m} for m in sorted(self.months)),
+                 *({"day": d, "n": n} for d, n in sorted(self.counters.items())),
+                 *({"put": t} for t in self.open.values())], self.seq)
+        elif self.seq != self.journal.seq or self._changed:
+            self.journal.append(
+                [*({"month": m} for m in sorted(self._new_months)),
+                 *({"day": d, "n": self.counters[d]} for d in sorted(self._changed_days)
+                   if d in self.counters),
+                 *({"put": self.open[tid]} if tid in self.open else {"drop": tid}
+                   for tid in sorted(self._changed))], self.seq)
+        self._changed, self._changed_days, self._new_months = set(), set(), set()
+        self._rewrite = False
 
     def reload(self) -> None:
+        """Forget what changed since the last checkpoint."""
+        self._drop_archives()
+        self._read_journal()
+
+    def _drop_archives(self) -> None:
         for archive in self._archives.values():
             archive.db.storage.reload()
             archive.db.close()
         self._archives.clear()
-        super().reload()
-        self._by_token = {t["token"]: t["id"] for t in self.open.all()}
+
+    def discard(self) -> None:
+        """Close without writing what changed since the last checkpoint."""
+        self._drop_archives()
 
     # -- reading -----------------------------------------------------------------
     def _find(self, tid: str) -> tuple[str | None, dict | None]:
-        doc = self.open.get(Query().id == tid)
+        doc = self.open.get(tid)
         if doc is not None:
             return "open", doc
         month = ids.month_of(tid)
@@ -281,15 +370,32 @@ class Tickets(Projection):
         """Return a copy of the ticket whose status token is ``token``."""
         tid = self._by_token.get(token)
         if tid:
-            return self.get(tid)
+            return copy.deepcopy(self.open[tid])
         month = ids.month_of(token)
         if not self._has_archive(month):
             return None
         return copy.deepcopy(self._archive(month).by_token(token))
 
+    def by_request(self, request_id: str) -> dict | None:
+        """Return a copy of the ticket reported with ``request_id``.
+
+        Open tickets are all indexed; closed ones are looked up in the archives of the
+        ``REQUEST_MONTHS`` newest months, which hold every ticket reported in the last
+        day (a draft's lifetime, the longest a resend can lag).
+        """
+        tid = self._by_request.get(request_id)
+        if tid:
+            return copy.deepcopy(self.open[tid])
+        for month in sorted(self.months, reverse=True)[:self.REQUEST_MONTHS]:
+            if self._has_archive(month):
+                doc = self._archive(month).by_request(request_id)
+                if doc is not None:
+                    return copy.deepcopy(doc)
+        return None
+
     def all_open(self) -> list[dict]:
         """Return copies of every open ticket."""
-        return copy.deepcopy(self.open.all())
+        return copy.deepcopy(list(self.open.values()))
 
     def open_summaries(self) -> list[dict]:
         """Return copies of every open ticket without its timeline (``events``).
@@ -297,18 +403,16 @@ class Tickets(Projection):
         What the queue lists on every render, without deep-copying each timeline: every
         other field holds a plain value, so a shallow copy is a whole one.
         """
-        return [{k: v for k, v in doc.items() if k != "events"} for doc in self.open]
+        return [{k: v for k, v in doc.items() if k != "events"} for doc in self.open.values()]
 
     def last_number(self, day: str) -> int:
         """Return the highest daily counter used on a site-local ``day`` (YYYY-MM-DD)."""
-        doc = self.counters.get(Query().day == day)
-        return doc["n"] if doc else 0
+        return self.counters.get(day, 0)
 
     def close(self) -> None:
         self.flush()
         for archive in self._archives.values():
             archive.db.close()
-        super().close()
 
 
 class Locations(Projection):

@@ -11,10 +11,15 @@ projection is rebuilt from the log, and events written but not yet projected are
 replayed.
 
 The log is the only thing written before a request is answered (one fsync). The
-projections live in memory and are written to disk at checkpoints (every
-``CHECKPOINT_EVENTS`` events or ``CHECKPOINT_SECONDS``, and on close), archives
-before the hot file; a crash loses nothing, as the events since the last checkpoint
-are replayed from the log on the next start.
+projections live in memory, the open tickets indexed by id, status token and request
+id, and are written to disk at checkpoints (every ``CHECKPOINT_EVENTS`` events or
+``CHECKPOINT_SECONDS``, and on close): archives first, then the open tickets' journal,
+which gets only what changed since the last checkpoint (``projections.Tickets``), so a
+checkpoint costs the same however many tickets are open. A crash loses nothing, as
+the events since the last checkpoint are replayed from the log on the next start.
+
+Drafts, a visitor's entry in progress, are not records and never logged: one small
+file each, bounded in size and number (``kiosk.drafts``).
 """
 from __future__ import annotations
 
@@ -30,18 +35,16 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tinydb import TinyDB
-
 from common.files import atomic_write
 
+from .drafts import Drafts
 from .eventlog import EventLog
-from .jsonstorage import AtomicJSONStorage, CorruptFile
+from .jsonstorage import CorruptFile
 from .projections import Locations, Tickets
 from .tickets import model
 
 log = logging.getLogger(__name__)
 
-DRAFT_TTL_SECONDS = 24 * 3600
 CHECKPOINT_EVENTS = 500
 CHECKPOINT_SECONDS = 10.0
 
@@ -66,8 +69,7 @@ class Store:
         try:
             self.site_id = self._site_id(site_id)
             self._log = EventLog(self.folder / "log", self.site_id)
-            self._drafts = TinyDB(self.folder / "drafts.json", storage=AtomicJSONStorage).table(
-                "drafts")
+            self._drafts = Drafts(self.folder / "drafts", legacy=self.folder / "drafts.json")
             self._open_projections()
         except BaseException:
             if getattr(self, "_log", None) is not None:
@@ -151,8 +153,7 @@ class Store:
         with self.lock:
             for p in getattr(self, "_tickets", None), getattr(self, "_locations", None):
                 if p is not None:
-                    p.storage.reload()  # never write what is thrown away
-                    p.close()
+                    p.discard()  # never write what is thrown away
             stale = self.folder / f"projections.old-{int(time.time())}"
             if (self.folder / "projections").exists():
                 os.replace(self.folder / "projections", stale)
@@ -236,6 +237,17 @@ class Store:
         with self.lock:
             return self._tickets.by_token(token)
 
+    def ticket_by_request(self, request_id: str) -> dict | None:
+        """Return the ticket reported with ``request_id`` (a draft's or a form's id), or None.
+
+        Open tickets are always found; closed ones if reported in the two newest months
+        of the archives (a resend comes within a day).
+        """
+        if not isinstance(request_id, str) or not request_id:
+            return None
+        with self.lock:
+            return self._tickets.by_request(request_id)
+
     def open_tickets(self) -> list[dict]:
         """Return every open ticket, with its timeline."""
         with self.lock:
@@ -276,32 +288,31 @@ class Store:
             finally:
                 reader.close()
 
-    # -- drafts: a visitor's entry in progress, never logged ------------------------
+    # -- drafts: a visitor's entry in progress, never logged (kiosk.drafts) ----------
     def save_draft(self, draft_id: str, fields: dict) -> None:
-        """Store the fields of an unfinished entry; forget drafts untouched for a day."""
+        """Store the fields of an unfinished entry, cut to the drafts' limits (one file).
+
+        Forgets drafts untouched for a day, and the least recently saved beyond
+        ``kiosk.drafts.MAX_DRAFTS``.
+        """
         now = time.time()
         with self.lock:
-            drafts = self._drafts
-            drafts.remove(lambda d: d["touched"] < now - DRAFT_TTL_SECONDS)
-            drafts.upsert({"id": draft_id, "fields": fields, "touched": now},
-                          lambda d: d["id"] == draft_id)
+            self._drafts.save(draft_id, fields, now)
 
     def get_draft(self, draft_id: str) -> dict:
         """Return the fields of a draft, empty if there is none."""
         with self.lock:
-            doc = self._drafts.get(lambda d: d["id"] == draft_id)
-            return dict(doc["fields"]) if doc else {}
+            return self._drafts.get(draft_id)
 
     def all_drafts(self) -> list[dict]:
         """Return every unfinished entry (id, fields, touched), newest first."""
         with self.lock:
-            docs = self._drafts.all()
-            return sorted((dict(d) for d in docs), key=lambda d: -d["touched"])
+            return self._drafts.all()
 
     def discard_draft(self, draft_id: str) -> None:
         """Forget a draft (submitted, or cleared for the next visitor)."""
         with self.lock:
-            self._drafts.remove(lambda d: d["id"] == draft_id)
+            self._drafts.discard(draft_id)
 
     def verify(self) -> list:
         """Check the log's hash chain; return the problems found (none: intact)."""

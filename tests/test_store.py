@@ -12,11 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk import drafts, ids
 from kiosk import store as store_module
 from kiosk.locations.service import ensure_demo
+from kiosk.jsonstorage import Journal
 from kiosk.store import Store, StoreLocked
 from kiosk.tickets import service
 from kiosk.tickets.rules import RuleError
+from sync import events
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "site-test"
@@ -46,6 +49,17 @@ def close(store: Store, ticket: dict, now: datetime = NOW) -> None:
 def projection_files(store: Store) -> dict[str, bytes]:
     folder = store.folder / "projections"
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def open_on_disk(store: Store) -> dict[str, dict]:
+    """The open tickets the journal's committed batches hold, by id."""
+    tickets: dict[str, dict] = {}
+    for record in Journal(store.folder / "projections" / "open.jsonl").read():
+        if "put" in record:
+            tickets[record["put"]["id"]] = record["put"]
+        elif "drop" in record:
+            tickets.pop(record["drop"], None)
+    return tickets
 
 
 def log_bytes(store: Store) -> bytes:
@@ -136,8 +150,7 @@ def test_append_writes_the_log_then_the_projections(store):
     assert last["event_id"] == f"{SITE}:{last['seq']}"
     assert store._tickets.seq == store._locations.seq == store.last_seq
     store.checkpoint()
-    on_disk = json.loads((store.folder / "projections" / "open.json").read_bytes())
-    assert [t["id"] for t in on_disk["tickets"].values()] == [ticket["id"]]
+    assert list(open_on_disk(store)) == [ticket["id"]]
     assert store.status() == {"site_id": SITE, "last_seq": store.last_seq,
                               "open_tickets": 1}
 
@@ -224,7 +237,7 @@ def test_closed_tickets_move_to_the_month_archive(store, opened):
     archive = store.folder / "projections" / "archive-2026-11.json"
     assert archive.exists()
     assert [t["id"] for t in store.open_tickets()] == [kept["id"]]
-    assert closed["id"] not in (store.folder / "projections" / "open.json").read_text()
+    assert list(open_on_disk(store)) == [kept["id"]]
     assert closed["id"] in archive.read_text()
     for s in (store, reopen(store, opened)):
         by_id, by_token = s.ticket(closed["id"]), s.ticket_by_token(closed["token"])
@@ -300,10 +313,25 @@ def history(store):
     return tickets
 
 
+def _garbage_line_then_commit(path: Path) -> None:
+    path.write_bytes(path.read_bytes() + b"\x00\xffgarbage{{{\n" + b'{"seq": 99}\n')
+
+
+def _unknown_record(path: Path) -> None:
+    path.write_bytes(path.read_bytes() + b'{"what": 1}\n' + b'{"seq": 99}\n')
+
+
+def _commit_not_a_number(path: Path) -> None:
+    path.write_bytes(path.read_bytes() + b'{"seq": "99"}\n')
+
+
+JOURNAL_DAMAGE = {"garbage line then commit": _garbage_line_then_commit,
+                  "unknown record": _unknown_record, "commit not a number": _commit_not_a_number}
+DAMAGES = {"open.jsonl": DAMAGE | JOURNAL_DAMAGE, "meta.json": DAMAGE,
+           "archive-2026-11.json": DAMAGE}
 DAMAGED = [pytest.param(name, damage, id=f"{name}-{label}")
-           for name in ("open.json", "meta.json", "archive-2026-11.json")
-           for label, damage in DAMAGE.items()
-           if not (name.startswith("archive") and damage is _seq_not_a_number)]  # no seq there
+           for name, damages in DAMAGES.items() for label, damage in damages.items()
+           if not (name != "meta.json" and damage is _seq_not_a_number)]  # no seq there
 
 
 @pytest.mark.parametrize("name, damage", DAMAGED)
@@ -316,11 +344,12 @@ def test_damaged_projection_is_rebuilt_from_the_log(store, opened, history, capl
     with caplog.at_level(logging.WARNING):
         again = opened()
         found = again.ticket_by_token(history[0]["token"])
-    # a lost hot file is filled again by replaying the whole log; an unreadable hot file
-    # (or a missing archive) throws every projection away and rebuilds them; an unreadable
-    # archive is rebuilt from the log alone when it is first needed
-    if damage is Path.unlink:
-        logger, expected = "kiosk.store", ("replayed" if name in ("open.json", "meta.json")
+    # a lost hot file is filled again by replaying the whole log, and so is a journal
+    # whose every batch is torn (no whole commit); an unreadable hot file or journal
+    # (or a missing archive) throws every projection away and rebuilds them; an
+    # unreadable archive is rebuilt from the log alone when it is first needed
+    if damage is Path.unlink or (name == "open.jsonl" and damage in DAMAGE.values()):
+        logger, expected = "kiosk.store", ("replayed" if name in ("open.jsonl", "meta.json")
                                            else "rebuilding every projection from the log")
     elif name.startswith("archive"):
         logger, expected = "kiosk.projections", "rebuilding 2026-11 from the event log"
@@ -332,8 +361,8 @@ def test_damaged_projection_is_rebuilt_from_the_log(store, opened, history, capl
     assert state(again) == before
     assert again.last_number("2026-11-28") == last_number
     assert report(again)["number"] == f"R-1128-{last_number + 1:03d}"
-    for fresh in projection_files(again).values():
-        assert isinstance(json.loads(fresh), dict)  # every projection readable again
+    for fresh in projection_files(again).values():  # every projection readable again
+        assert all(isinstance(json.loads(line), dict) for line in fresh.splitlines())
     assert again.verify() == []
 
 
@@ -342,7 +371,7 @@ def test_counters_survive_losing_the_hot_file_when_all_were_closed(store, opened
     for ticket in tickets:
         close(store, ticket)
     store.close()
-    (store.folder / "projections" / "open.json").unlink()
+    (store.folder / "projections" / "open.jsonl").unlink()
     again = opened()
     assert again.last_number("2026-11-28") == 2
     assert report(again)["number"] == "R-1128-003"
@@ -371,7 +400,7 @@ def test_an_older_projection_copy_is_brought_up_to_date(store, opened, caplog):
     store.append([step(later[1], "confirmed")])
     before = state(store)
     store.close()
-    for name in ("open.json", "meta.json"):
+    for name in ("open.jsonl", "meta.json"):
         (store.folder / "projections" / name).write_bytes(saved[name])
     with caplog.at_level(logging.WARNING, logger="kiosk.store"):
         again = opened()
@@ -443,7 +472,7 @@ def test_old_drafts_are_forgotten(store, monkeypatch):
     clock = [1_000_000.0]
     monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
     store.save_draft("old", {"category": "repair"})
-    clock[0] += store_module.DRAFT_TTL_SECONDS + 1
+    clock[0] += drafts.DRAFT_TTL_SECONDS + 1
     store.save_draft("new", {"category": "inquiry"})
     assert store.get_draft("old") == {}
     assert store.get_draft("new") == {"category": "inquiry"}
@@ -482,4 +511,56 @@ def test_a_checkpoint_is_taken_every_so_many_events(store, monkeypatch):
     report(store), report(store)
     assert projection_files(store) == files
     third = report(store)
-    assert third["id"] in projection_files(store)["open.json"].decode()
+    assert third["id"] in projection_files(store)["open.jsonl"].decode()
+
+
+# -- request ids: a resent submit finds its ticket ---------------------------------------
+def report_with_request(store: Store, request_id: str | None, now: datetime = NOW) -> dict:
+    """Record a report whose ``reported`` event carries ``request_id`` (None: none)."""
+    tid = ids.new_ticket_id(now)
+    day = now.astimezone(TZ).date().isoformat()
+    data = {"category": "repair", "channel": "kiosk", "location": "DEMO-LIB",
+            "description": "The light is broken", "name": "", "phone": "13812345678",
+            "preferred_at": None, "due_at": None, "day": day, "token": ids.new_status_token(tid),
+            "number": f"R-{day[5:7]}{day[8:]}-{store.last_number(day) + 1:03d}"}
+    if request_id is not None:
+        data["request_id"] = request_id
+    store.append([events.new(tid, "reported", VISITOR, now, data)])
+    return store.ticket(tid)
+
+
+def test_a_ticket_is_found_by_its_request_id_open_closed_restarted_rebuilt(store, opened):
+    plain = report(store)
+    assert plain["request_id"] is None  # a report without one
+    kept = report_with_request(store, "draft-kept")
+    done = report_with_request(store, "draft-done")
+    assert kept["request_id"] == "draft-kept"
+    close(store, done)
+    for s in (store, reopen(store, opened)):
+        assert s.ticket_by_request("draft-kept") == s.ticket(kept["id"])
+        assert s.ticket_by_request("draft-done") == s.ticket(done["id"])
+        assert s.ticket_by_request("draft-done")["status"] == "closed"
+        assert s.ticket_by_request("draft-other") is None
+        assert s.ticket_by_request("") is None
+        found = s.ticket_by_request("draft-kept")
+        found["status"] = "changed"  # a copy
+        assert s.ticket_by_request("draft-kept")["status"] == "new"
+        s.rebuild()
+        assert s.ticket_by_request("draft-kept")["id"] == kept["id"]
+        assert s.ticket_by_request("draft-done")["id"] == done["id"]
+        store = s
+
+
+def test_request_ids_survive_a_crash_and_reach_last_month_archive(store, opened):
+    last_month = report_with_request(store, "form-0", NOW - timedelta(days=31))
+    close(store, last_month)
+    closed = report_with_request(store, "form-1")
+    store.checkpoint()
+    close(store, closed)
+    store.append([step(closed, "noted", text="called back")])
+    later = report_with_request(store, "form-2")
+    crash(store)  # the events since the last checkpoint are replayed from the log
+    again = opened()
+    assert again.ticket_by_request("form-0")["id"] == last_month["id"]
+    assert again.ticket_by_request("form-1")["events"][-1]["type"] == "noted"
+    assert again.ticket_by_request("form-2")["id"] == later["id"]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from . import rules
 
-#: Fields a ``reported`` event sets and an ``amended`` event may change.
+#: Fields a ``reported`` event sets (missing: None); ``AMENDABLE`` names those an
+#: ``amended`` event may change. ``request_id`` is the id of the entry the report came
+#: from (a visitor's draft, a staff form), so a resent submit finds its ticket.
 REPORT_FIELDS = ("category", "channel", "location", "description", "name", "phone",
-                 "preferred_at", "due_at")
+                 "preferred_at", "due_at", "request_id")
 AMENDABLE = frozenset({"category", "location", "description", "name", "phone"})
 
 
