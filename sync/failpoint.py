@@ -1,4 +1,5 @@
-"""Test-only crash points of the sync worker and HQ (``tests/test_sync_faults.py``).
+"""Test-only crash points of the sync worker, HQ and the kiosk's submit path
+(``tests/test_sync_faults.py``, ``tests/test_resend.py``).
 
 With ``FRONTDESK_FAILPOINT=<step>`` in a process's environment, ``failpoint(step)``
 SIGKILLs that process the Nth time it reaches ``<step>`` (N = ``FRONTDESK_FAILPOINT_AFTER``,
@@ -9,6 +10,7 @@ default 1), so a test can crash it at an exact moment of an exchange. Steps:
 - ``kiosk:answer_received``  a verified answer is in hand, the acked mark not saved yet
 - ``hq:before_commit``       HQ judged and wrote a batch, its transaction not committed
 - ``hq:after_commit``        HQ committed a batch, its answer not sent yet
+- ``kiosk:after_submit``     a report is logged (``service.submit_report``), not answered yet
 
 The environment is read once at import; unset (always, outside tests) a call is one
 comparison with None.

@@ -82,7 +82,7 @@ def test_a_preferred_repair_time_in_the_future_sets_the_due_time():
     assert rules.due_at("repair", "kiosk", NOON, TZ, later) == later
 
 
-@pytest.mark.parametrize("raw, masked", [("13812345678", "138****5678"),
-                                         ("01062751234", "010****1234"), ("", "")])
+@pytest.mark.parametrize("raw, masked", [("13812345678", "*******5678"),
+                                         ("01062751234", "*******1234"), ("", "")])
 def test_phone_masking(raw, masked):
     assert service.mask_phone(raw) == masked

@@ -3,7 +3,8 @@
 Views stay thin: parse, call one function of ``kiosk.tickets.actions`` / ``queue``,
 render. Validation errors re-render the same page with 422; a role that may never take
 an action gets 403; a step the rules refuse now answers 409 with a message, and nothing
-is written.
+is written. Each form carries a random ``request_id`` made when it is rendered, so a
+resent form answers as its first sending did and stores nothing new.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from common.validation import ValidationError
 
 from ..errors import render_error
 from ..extensions import get_store, htmx
-from ..tickets import actions, queue, rules
+from ..tickets import actions, queue, rules, service
 from .auth import actor, current_staff, permission_required
 
 bp = Blueprint("console", __name__)
@@ -53,6 +54,16 @@ def _ticket_or_404(tid: str) -> dict:
     if ticket is None:
         abort(404)
     return ticket
+
+
+@bp.app_template_global()
+def new_request_id() -> str:
+    """A fresh ``request_id`` for one rendered form (``macros.html``: ``request_id()``)."""
+    return service.new_request_id()
+
+
+def _request_id() -> str | None:
+    return service.check_request_id(request.form.get("request_id"))
 
 
 @bp.get("/")
@@ -92,11 +103,11 @@ def _render_ticket(ticket: dict, errors: dict | None = None, form: dict | None =
                            form=form or {}, due_state=queue.due_state(due, _now())), status
 
 
-def _act(tid: str, action, *args):
+def _act(tid: str, action, *args, **kwargs):
     """Run a ticket action; re-render with errors (422), or refuse (403, 409)."""
     ticket = _ticket_or_404(tid)
     try:
-        action(get_store(), tid, *args, actor=actor(), now=_now())
+        action(get_store(), tid, *args, actor=actor(), now=_now(), **kwargs)
     except ValidationError as exc:
         return _render_ticket(ticket, exc.errors, request.form.to_dict(), 422)
     except actions.Forbidden:
@@ -109,7 +120,7 @@ def _act(tid: str, action, *args):
 @bp.post("/t/<tid>/confirm")
 def confirm(tid: str):
     """Confirm a visitor's entry, correcting category, place or wording if needed."""
-    return _act(tid, actions.confirm, _corrections())
+    return _act(tid, actions.confirm, _corrections(), request_id=_request_id())
 
 
 @bp.post("/t/<tid>/amend")
@@ -126,19 +137,19 @@ def _corrections() -> dict:
 @bp.post("/t/<tid>/note")
 def note(tid: str):
     """Add a staff note."""
-    return _act(tid, actions.add_note, request.form.get("note", ""))
+    return _act(tid, actions.add_note, request.form.get("note", ""), request_id=_request_id())
 
 
 @bp.post("/t/<tid>/acknowledge")
 def acknowledge(tid: str):
     """Silence an emergency's alarm: someone is on it."""
-    return _act(tid, actions.acknowledge)
+    return _act(tid, actions.acknowledge, request_id=_request_id())
 
 
 @bp.post("/t/<tid>/close")
 def close(tid: str):
     """Close a ticket with a reason; nothing is ever deleted."""
-    return _act(tid, actions.close, request.form.get("reason", ""))
+    return _act(tid, actions.close, request.form.get("reason", ""), request_id=_request_id())
 
 
 @bp.route("/record/<channel>", methods=["GET", "POST"])
@@ -155,7 +166,8 @@ def record(channel: str):
         try:
             ticket = actions.record(store, form, channel, actor=actor(), now=_now(),
                                     tz=current_app.config["TZ"],
-                                    received_at=form.get("received_at", ""))
+                                    received_at=form.get("received_at", ""),
+                                    request_id=_request_id())
         except ValidationError as exc:
             errors = exc.errors
         else:

@@ -5,6 +5,12 @@ overwritten. Each checks first that ``actor``'s role may take it on this ticket 
 (``rules.allowed_actions``): ``Forbidden`` for a role that may never take it,
 ``RuleError`` for a step the ticket's state does not allow. Plain functions over the
 store.
+
+Every action is safe to send twice: the ``request_id`` of the form (random, made when
+it was rendered) goes into the data of the event it stores, and a request whose id is
+already in the ticket's timeline is a resend: it stores nothing and returns the ticket
+as if it had just succeeded. A correction needs no id: sent again, it finds nothing
+left to change.
 """
 from __future__ import annotations
 
@@ -35,15 +41,26 @@ def check_role(actor: dict, action: str) -> None:
         raise Forbidden(action)
 
 
-def _ticket_for(store: Store, tid: str, action: str, actor: dict) -> dict:
-    """Return the ticket if ``actor`` may take ``action`` on it now (call under the lock)."""
+def _ticket_for(store: Store, tid: str, action: str, actor: dict,
+                request_id: str | None = None) -> dict | None:
+    """Return the ticket if ``actor`` may take ``action`` on it now, or None if an event
+    of its timeline carries ``request_id`` (a resend of a request already done; call
+    under the lock)."""
     check_role(actor, action)
     ticket = store.ticket(tid)
     if ticket is None:
         raise NotFound(tid)
+    if request_id is not None and any(e["data"].get("request_id") == request_id
+                                      for e in ticket["events"]):
+        return None
     if action not in rules.allowed_actions(ticket, actor["role"]):
         raise rules.RuleError(f"{action} is not possible for a ticket that is {ticket['status']}")
     return ticket
+
+
+def _request(request_id: str | None) -> dict:
+    """Return the data that names the request of an event: ``{"request_id"}`` or nothing."""
+    return {} if request_id is None else {"request_id": request_id}
 
 
 def corrections(store: Store, ticket: dict, fields: dict, now: datetime) -> dict:
@@ -74,13 +91,16 @@ def corrections(store: Store, ticket: dict, fields: dict, now: datetime) -> dict
             if (clean[f] or None) != (ticket[f] or None)}
 
 
-def confirm(store: Store, tid: str, fields: dict, *, actor: dict, now: datetime) -> dict:
+def confirm(store: Store, tid: str, fields: dict, *, actor: dict, now: datetime,
+            request_id: str | None = None) -> dict:
     """Confirm a visitor's entry, with any corrections as a signed amendment first."""
     with store.lock:
-        ticket = _ticket_for(store, tid, "confirm", actor)
+        ticket = _ticket_for(store, tid, "confirm", actor, request_id)
+        if ticket is None:
+            return store.ticket(tid)
         changes = corrections(store, ticket, fields, now)
         amendment = [new_event(tid, "amended", actor, now, changes)] if changes else []
-        store.append(amendment + [new_event(tid, "confirmed", actor, now)])
+        store.append(amendment + [new_event(tid, "confirmed", actor, now, _request(request_id))])
         return store.ticket(tid)
 
 
@@ -94,42 +114,48 @@ def amend(store: Store, tid: str, fields: dict, *, actor: dict, now: datetime) -
         return store.ticket(tid)
 
 
-def add_note(store: Store, tid: str, text: str, *, actor: dict, now: datetime) -> dict:
+def add_note(store: Store, tid: str, text: str, *, actor: dict, now: datetime,
+             request_id: str | None = None) -> dict:
     """Add a staff note (never shown to the public)."""
     check_role(actor, "note")
     text, err = clean_text(text, max_len=MAX_NOTE, required=True, multiline=True)
     if err:
         raise ValidationError({"note": err})
     with store.lock:
-        _ticket_for(store, tid, "note", actor)
-        store.append([new_event(tid, "noted", actor, now, {"text": text})])
+        if _ticket_for(store, tid, "note", actor, request_id) is not None:
+            store.append([new_event(tid, "noted", actor, now,
+                                    {"text": text, **_request(request_id)})])
         return store.ticket(tid)
 
 
-def acknowledge(store: Store, tid: str, *, actor: dict, now: datetime) -> dict:
+def acknowledge(store: Store, tid: str, *, actor: dict, now: datetime,
+                request_id: str | None = None) -> dict:
     """Silence an emergency's alarm: someone has taken it on (R12)."""
     with store.lock:
-        _ticket_for(store, tid, "acknowledge", actor)
-        store.append([new_event(tid, "acknowledged", actor, now)])
+        if _ticket_for(store, tid, "acknowledge", actor, request_id) is not None:
+            store.append([new_event(tid, "acknowledged", actor, now, _request(request_id))])
         return store.ticket(tid)
 
 
-def close(store: Store, tid: str, reason: str, *, actor: dict, now: datetime) -> dict:
+def close(store: Store, tid: str, reason: str, *, actor: dict, now: datetime,
+          request_id: str | None = None) -> dict:
     """Close a ticket with a reason (done, duplicate, spam, withdrawn); nothing is deleted."""
     check_role(actor, "close")
     if reason not in rules.CLOSE_REASONS:
         raise ValidationError({"reason": Message(N_("Please choose a reason."))})
     with store.lock:
-        _ticket_for(store, tid, "close", actor)
-        store.append([new_event(tid, "closed", actor, now, {"reason": reason})])
+        if _ticket_for(store, tid, "close", actor, request_id) is not None:
+            store.append([new_event(tid, "closed", actor, now,
+                                    {"reason": reason, **_request(request_id)})])
         return store.ticket(tid)
 
 
 def record(store: Store, fields: dict, channel: str, *, actor: dict, now: datetime,
-           tz, received_at: str = "") -> dict:
+           tz, received_at: str = "", request_id: str | None = None) -> dict:
     """Record a phone call or a walk-in (R1, R2) at the exact time it came in.
 
     ``received_at`` is the site-local ``YYYY-MM-DDTHH:MM`` of the call; empty means now.
+    A resend of a form already recorded (same ``request_id``) returns its ticket.
     :raises Forbidden: if the actor's role may not record calls and visits.
     :raises ValidationError: for a wrong field or a time in the future or over a day ago.
     """
@@ -145,4 +171,5 @@ def record(store: Store, fields: dict, channel: str, *, actor: dict, now: dateti
         if not now - timedelta(days=1) <= when <= now + timedelta(minutes=1):
             raise ValidationError({"received_at": Message(
                 N_("The time must be within the last 24 hours."))})
-    return service.submit_report(store, fields, channel=channel, actor=actor, now=when, tz=tz)
+    return service.submit_report(store, fields, channel=channel, actor=actor, now=when, tz=tz,
+                                 request_id=request_id)

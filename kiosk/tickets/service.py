@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common.messages import N_, Message
 from common.validation import REQUIRED, ValidationError, clean_text
 from sync import events
+from sync.failpoint import failpoint
 
 from .. import ids
 from ..store import Store
@@ -21,6 +23,9 @@ PLACE_REQUIRED = frozenset({"repair", "complaint", "emergency"})
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}[2-9]\d{6,7}|[2-9]\d{6,7}")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
+#: A request id as a form sends it: printable ASCII without spaces, bounded.
+MAX_REQUEST_ID = 64
+_REQUEST_ID = re.compile(r"[!-~]{1,%d}" % MAX_REQUEST_ID)
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -33,10 +38,26 @@ def normalise_phone(raw: str) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str:
-    """Return ``phone`` with its middle hidden, e.g. ``138****5678``."""
-    if not phone:
-        return ""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****" + phone[-2:]
+    """Return the digits of ``phone``, at most the last 4 shown and at least half hidden:
+    ``*******5678``, ``****6789``, ``***456``, ``*``."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    shown = min(4, len(digits) // 2)
+    return "*" * (len(digits) - shown) + digits[len(digits) - shown:]
+
+
+def new_request_id() -> str:
+    """Return a fresh random id for one rendered form (see ``check_request_id``)."""
+    return secrets.token_urlsafe(16)
+
+
+def check_request_id(raw: object) -> str | None:
+    """Return the request id a form sent if it is well-formed, else None.
+
+    A form carries a random id made when it was rendered; the events a request stores
+    carry it, so a resend of the same form is recognised and stores nothing new. A
+    missing id (a form from before) or a malformed one counts as none.
+    """
+    return raw if isinstance(raw, str) and _REQUEST_ID.fullmatch(raw) else None
 
 
 def check_location(store: Store, category: str, code: str) -> tuple[str, Message | None]:
@@ -96,18 +117,26 @@ def _check_preferred(raw: object, now: datetime, tz: ZoneInfo) -> tuple[str, Mes
 
 
 def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now: datetime,
-                  tz: ZoneInfo) -> dict:
+                  tz: ZoneInfo, request_id: str | None = None) -> dict:
     """Check a whole entry and record it as a ``reported`` event; return the new ticket.
 
+    ``request_id`` names the entry (a visitor's draft, a staff form) and goes into the
+    event: if a ticket was already reported with it, this is a resend, and that ticket
+    is returned with nothing stored (checked and appended under the store's lock).
     :raises ValidationError: if any field is wrong (nothing is stored then).
     """
+    if request_id is not None and check_request_id(request_id) is None:
+        raise ValueError(f"malformed request id {request_id!r}")
     category = fields.get("category")
-    if category not in rules.CATEGORIES:
-        raise ValidationError({"category": Message(N_("Please choose what this is about."))})
     if channel not in rules.CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    clean, errors = check_details(fields, category, now, tz)
     with store.lock:
+        done = store.ticket_by_request(request_id) if request_id is not None else None
+        if done is not None:
+            return done
+        if category not in rules.CATEGORIES:
+            raise ValidationError({"category": Message(N_("Please choose what this is about."))})
+        clean, errors = check_details(fields, category, now, tz)
         clean["location"], err = check_location(store, category, fields.get("location", ""))
         if err:
             errors["location"] = err
@@ -125,7 +154,10 @@ def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now:
                 "token": ids.new_status_token(tid),
                 "preferred_at": events.iso(preferred) if preferred else None,
                 "due_at": events.iso(due) if due else None}
+        if request_id is not None:
+            data["request_id"] = request_id
         store.append([events.new(tid, "reported", actor, now, data)])
+        failpoint("kiosk:after_submit")  # tests: crash with the report logged, not answered
         return store.ticket(tid)
 
 

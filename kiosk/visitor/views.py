@@ -22,6 +22,7 @@ from flask_wtf.csrf import generate_csrf
 
 from common.config import now_utc
 from common.messages import N_
+from common.ratelimit import RateLimiter
 from common.validation import ValidationError
 
 from ..errors import MESSAGES, render_error
@@ -42,6 +43,12 @@ def _draft() -> dict:
 
 def _save(draft: dict) -> None:
     session.setdefault("draft", secrets.token_urlsafe(16))
+    # a client may save 20 steps for every entry it may send: far more than anyone types
+    config = current_app.config
+    saves = current_app.extensions.setdefault("draft_saves", RateLimiter(
+        20 * int(config["RATE_LIMIT"]), float(config["RATE_WINDOW_SECONDS"])))
+    if saves.hit(client_address()):
+        abort(429)
     get_store().save_draft(session["draft"], draft)
 
 
@@ -165,9 +172,23 @@ def details(draft: dict):
 
 
 @bp.route("/report/review", methods=["GET", "POST"])
+def review():
+    """Show the whole entry once more, then record it.
+
+    Sending is safe to repeat: the ``reported`` event carries the draft's id, so a
+    resend of an entry already recorded (its answer lost, or the draft already gone)
+    gets the same receipt, and nothing new is stored.
+    """
+    if request.method == "POST":
+        draft_id = service.check_request_id(session.get("draft"))
+        ticket = get_store().ticket_by_request(draft_id) if draft_id else None
+        if ticket is not None:
+            return _submitted(ticket)
+    return _review()
+
+
 @with_draft
-def review(draft: dict):
-    """Show the whole entry once more, then record it."""
+def _review(draft: dict):
     store, errors = get_store(), {}
     if request.method == "POST":
         wait = current_app.extensions["rate_limiter"].hit(client_address())
@@ -175,16 +196,22 @@ def review(draft: dict):
             return render_error(429, *MESSAGES[429])
         try:
             ticket = service.submit_report(store, draft, channel=_channel(), actor=VISITOR,
-                                           now=now_utc(current_app), tz=current_app.config["TZ"])
+                                           now=now_utc(current_app), tz=current_app.config["TZ"],
+                                           request_id=service.check_request_id(session["draft"]))
         except ValidationError as exc:
             errors = exc.errors
         else:
-            store.discard_draft(session.pop("draft"))
-            session["receipt"] = ticket["token"]
-            return redirect(url_for(".receipt"), 303)
+            return _submitted(ticket)
     location = store.location(draft["location"]) if draft.get("location") else None
     return render_template("visitor/review.html", draft=draft, location=location,
                            errors=errors), 422 if errors else 200
+
+
+def _submitted(ticket: dict):
+    """Forget the draft and show the receipt of ``ticket``, just reported from it."""
+    get_store().discard_draft(session.pop("draft"))
+    session["receipt"] = ticket["token"]
+    return redirect(url_for(".receipt"), 303)
 
 
 @bp.get("/report/receipt")

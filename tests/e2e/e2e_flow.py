@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Page, expect
 
 PHONE_NUMBER = "13812345678"
-MASKED_PHONE = "138****5678"
+MASKED_PHONE = "*******5678"
 SKIP_PLACE = "不涉及具体地点"
 
 
