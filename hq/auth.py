@@ -1,14 +1,17 @@
-"""Sign-in to the HQ dashboard: named accounts with hashed PINs, lock-out, setup.
+"""Sign-in to the HQ dashboard: named accounts with hashed PINs, lock-out, setup, and
+sessions that end on the server.
 
 Every page but sign-in, first-run setup and the HMAC-signed API needs a signed-in
 account (``require_admin``, an app-wide ``before_request``: a new page is protected by
-default). HQ is reached from every site's network, so its PINs are 6-12 digits. The
-PIN mechanism (hashing, the lock after five wrong PINs) is ``common.pins``, as on the
-kiosk.
+default). The cookie holds only ``hq_sid``, a random session id that the store checks
+(``accounts.session_account``), so signing out, or a new PIN (``run.py hq admin pin``),
+ends a session for every copy of the cookie. Accounts, PIN rules and sessions are
+``accounts.py``'s; the PIN mechanism (hashing, the lock after five wrong PINs, the
+throttle per client address) is ``common.pins``, as on the kiosk.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -26,89 +29,32 @@ from flask import (
 
 from common import pins
 from common.config import now_utc
-from common.pins import BadSignIn, LockedOut
+from common.messages import N_, Message
+from common.pins import BadSignIn, LockedOut, TooManyAttempts
 
-from .storage import HQStore, NameTaken
+from . import accounts
+from .accounts import AccountError, add_account, check_account
+from .storage import HQStore
 
 bp = Blueprint("hq_auth", __name__)
 
-MAX_NAME = 40
-PIN_LENGTHS = (6, 12)
 #: Endpoints anyone may open; the API authenticates each request itself.
-PUBLIC_ENDPOINTS = frozenset({"hq_auth.login", "hq_auth.setup", "static"})
+PUBLIC_ENDPOINTS = frozenset({"hq_auth.login", "hq_auth.setup", "static", "hq_i18n.switch",
+                              "hq_health.healthz"})
 PUBLIC_BLUEPRINTS = frozenset({"hq_api"})
-
-
-class AccountError(ValueError):
-    """A new account's fields are not right: ``errors`` maps each field to a message."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class _Admins:
-    """HQ's dashboard accounts as ``common.pins`` asks for them."""
-
-    def __init__(self, store: HQStore):
-        self.store = store
-
-    def pin_record(self, name: str) -> dict | None:
-        account = self.store.admin(name)
-        if account is None:
-            return None
-        until = account["locked_until"]
-        return {**account, "locked_until": datetime.fromisoformat(until) if until else None}
-
-    def pin_failed(self, name: str, now: datetime) -> datetime | None:
-        until = self.store.admin_failed(name, pins.MAX_FAILURES, now + pins.LOCK_DURATION)
-        return datetime.fromisoformat(until) if until else None
-
-    def pin_succeeded(self, name: str) -> None:
-        self.store.admin_succeeded(name)
+#: A session's last use is written at most this often (seconds).
+TOUCH_EVERY = 60
+LOCKED = Message(N_("Too many wrong PINs: this account is locked for a few minutes."))
 
 
 def init_auth(app: Flask) -> None:
-    """Give the app its PIN hasher and guard every page but the public ones."""
-    app.extensions["hq_pins"] = pins.PinHasher(pins.method_for(app.config))
+    """Give the app its PIN hasher and sign-in judge; guard every page but the public ones."""
+    hasher = pins.PinHasher(pins.method_for(app.config))
+    app.extensions["hq_pins"] = hasher
+    app.extensions["hq_sign_in"] = pins.PinSignIn(
+        accounts.Admins(app.extensions["hq_store"]), hasher,
+        int(app.config["SIGN_IN_LIMIT"]), float(app.config["SIGN_IN_WINDOW_SECONDS"]))
     app.before_request(require_admin)
-
-
-def check_account(name: object, pin: object) -> tuple[str, dict[str, str]]:
-    """Check a new account's fields; return ``(clean name, errors)``."""
-    clean = " ".join(name.split()) if isinstance(name, str) else ""
-    errors = {}
-    if not clean or len(clean) > MAX_NAME or not clean.isprintable():
-        errors["name"] = f"Please give a name of 1 to {MAX_NAME} characters."
-    if not pins.check_format(pin, PIN_LENGTHS):
-        errors["pin"] = "The PIN must be 6 to 12 digits."
-    return clean, errors
-
-
-def add_account(store: HQStore, hasher: pins.PinHasher, name: object, pin: object,
-                now: datetime, first: bool = False) -> str:
-    """Check and add a dashboard account; return its clean name.
-
-    :raises AccountError: for a bad name or PIN, or a name in use (``first``: any account).
-    """
-    clean, errors = check_account(name, pin)
-    if errors:
-        raise AccountError(errors)
-    try:
-        store.add_admin(clean, hasher.hash(pin), now, first=first)
-    except NameTaken:
-        raise AccountError({"name": "An account with this name exists."}) from None
-    return clean
-
-
-def authenticate(store: HQStore, hasher: pins.PinHasher, name: str, pin: str,
-                 now: datetime) -> str:
-    """Return the account's name if ``pin`` signs in to it at ``now``.
-
-    :raises LockedOut: while locked (the PIN is not even checked).
-    :raises BadSignIn: for an unknown name or a wrong PIN alike.
-    """
-    return pins.sign_in(_Admins(store), hasher, name, pin, now)["name"]
 
 
 def _store() -> HQStore:
@@ -119,10 +65,15 @@ def _hasher() -> pins.PinHasher:
     return current_app.extensions["hq_pins"]
 
 
-def _sign_in(name: str) -> None:
+def _idle() -> float:
+    return float(current_app.config["IDLE_SECONDS"])
+
+
+def _sign_in(record: dict, now: datetime) -> None:
+    """Start a session of the account ``record`` (as checked) and put its id in the cookie."""
+    session_id = accounts.start_session(_store(), record, now, _idle())
     session.clear()
-    session["hq_admin"] = name
-    session["hq_seen"] = now_utc(current_app).timestamp()
+    session["hq_sid"] = session_id
 
 
 def require_admin():
@@ -130,14 +81,14 @@ def require_admin():
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS \
             or request.blueprint in PUBLIC_BLUEPRINTS:
         return None
-    name, seen = session.get("hq_admin"), session.get("hq_seen")
-    now = now_utc(current_app).timestamp()
-    if (not name or not isinstance(seen, (int, float))
-            or now - seen > current_app.config["IDLE_SECONDS"] or _store().admin(name) is None):
+    session_id, name = session.get("hq_sid"), None
+    if session_id:
+        name = accounts.session_account(_store(), session_id, now_utc(current_app), _idle(),
+                                        TOUCH_EVERY)
+    if name is None:
         session.clear()
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("hq_auth.login", next=target), 303)
-    session["hq_seen"] = now
     g.admin = name
     return None
 
@@ -148,6 +99,13 @@ def _safe_next(target: str | None) -> str:
             and "\\" not in target and target.isprintable() and not urlsplit(target).netloc:
         return target
     return url_for("hq.index")
+
+
+def _too_many(exc: TooManyAttempts, now: datetime) -> Message:
+    if not exc.client:
+        return pins.BUSY
+    until = (now + timedelta(seconds=exc.seconds)).astimezone(current_app.config["TZ"])
+    return Message(pins.CLIENT_THROTTLED, {"time": until.strftime("%H:%M")})
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -162,13 +120,17 @@ def login():
         name = request.form.get("name", "").strip()[:80]
         now = now_utc(current_app)
         try:
-            _sign_in(authenticate(store, _hasher(), name, request.form.get("pin", ""), now))
+            record = current_app.extensions["hq_sign_in"](
+                name, request.form.get("pin", ""), now, request.remote_addr or "")
+            _sign_in(record, now)
             return redirect(target, 303)
         except LockedOut as exc:
-            problem, status = "Too many wrong PINs: this account is locked for a few minutes.", 429
+            problem, status = LOCKED, 429
             headers["Retry-After"] = str(max(1, int((exc.until - now).total_seconds())))
+        except TooManyAttempts as exc:
+            problem, status, headers["Retry-After"] = _too_many(exc, now), 429, str(exc.seconds)
         except BadSignIn:
-            problem, status = "The name or the PIN is not right.", 422
+            problem, status = pins.WRONG_SIGN_IN, 422
     return render_template("hq/login.html", name=name, problem=problem, next=target), \
         status, headers
 
@@ -184,11 +146,12 @@ def setup():
         pin = request.form.get("pin", "")
         _, errors = check_account(name, pin)
         if "pin" not in errors and pin != request.form.get("pin_again", ""):
-            errors["pin_again"] = "The two PINs are not the same."
+            errors["pin_again"] = accounts.PINS_DIFFER
         if not errors:
+            now = now_utc(current_app)
             try:
-                _sign_in(add_account(store, _hasher(), name, pin, now_utc(current_app),
-                                        first=True))
+                clean = add_account(store, _hasher(), name, pin, now, first=True)
+                _sign_in(store.admin(clean), now)
                 return redirect(url_for("hq.index"), 303)
             except AccountError as exc:
                 if store.admin_count():
@@ -199,6 +162,7 @@ def setup():
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out: the session ends for every copy of the cookie."""
+    accounts.end_session(_store(), session.get("hq_sid"))
     session.clear()
     return redirect(url_for(".login"), 303)

@@ -179,3 +179,25 @@ def test_secret_key_is_generated_into_the_data_folder(tmp_path):
         assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     finally:
         app.extensions["kiosk_store"].close()
+
+
+@pytest.mark.parametrize("env, config, secure", [
+    ({}, {}, False),
+    ({"KIOSK_PUBLIC_BASE_URL": "https://desk.example.com"}, {}, True),
+    ({"KIOSK_PUBLIC_BASE_URL": "http://192.168.1.20:8080"}, {}, False),
+    ({}, {"PUBLIC_BASE_URL": "HTTPS://desk.example.com/"}, True),
+    ({"KIOSK_PUBLIC_BASE_URL": "https://desk.example.com",
+      "KIOSK_SESSION_COOKIE_SECURE": "false"}, {}, False),
+    ({"KIOSK_SESSION_COOKIE_SECURE": "true"}, {}, True),
+])
+def test_cookies_are_secure_when_the_kiosk_is_served_over_https(tmp_path, monkeypatch, env,
+                                                               config, secure):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "d"), **config})
+    try:
+        assert app.config["SESSION_COOKIE_SECURE"] is secure
+        cookie = app.test_client().get("/lang/en").headers["Set-Cookie"]
+        assert ("; Secure" in cookie) is secure
+    finally:
+        app.extensions["kiosk_store"].close()

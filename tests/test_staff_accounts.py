@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from werkzeug.security import check_password_hash
 
+from common import pins
 from frontdesk.cli import cli
 from kiosk.staff import accounts
-from kiosk.staff.accounts import BadSignIn, LockedOut, SetupClosed, StaffDirectory
+from common.pins import BadSignIn, LockedOut
+from kiosk.staff.accounts import SetupClosed, StaffDirectory
 from kiosk.staff.cli import CLI_ACTOR
 from kiosk.store import Store
 from common.validation import ValidationError
@@ -21,6 +23,10 @@ MANAGER = {"role": "manager", "id": "st-boss", "name": "Li Na"}
 @pytest.fixture
 def directory(app):
     return app.extensions["staff_directory"]
+
+
+def clock_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def staff_events(store) -> list[dict]:
@@ -125,7 +131,7 @@ def test_sign_in_checks_the_pin_and_says_the_same_for_an_unknown_name(directory,
         directory.authenticate("Wang Fang", "1111", clock())
     with pytest.raises(BadSignIn) as unknown:
         directory.authenticate("Nobody", "2468", clock())
-    assert wrong.value.message == unknown.value.message == accounts.WRONG_SIGN_IN
+    assert wrong.value.message == unknown.value.message == pins.WRONG_SIGN_IN
 
 
 def test_five_wrong_pins_lock_the_account_for_five_minutes(directory, clock):
@@ -161,12 +167,82 @@ def test_a_disabled_account_cannot_sign_in(directory, clock):
     assert directory.disable("Wang Fang", actor=MANAGER, now=clock())["active"] is False
     with pytest.raises(BadSignIn) as info:
         directory.authenticate("Wang Fang", "2468", clock())
-    assert info.value.message == accounts.DISABLED
+    assert info.value.message == pins.WRONG_SIGN_IN
     with pytest.raises(BadSignIn) as info:  # a wrong PIN learns nothing more
         directory.authenticate("Wang Fang", "1111", clock())
-    assert info.value.message == accounts.WRONG_SIGN_IN
+    assert info.value.message == pins.WRONG_SIGN_IN
     with pytest.raises(ValidationError):
         directory.disable("Nobody", actor=MANAGER, now=clock())
+
+
+def test_a_disabled_account_answers_like_a_wrong_pin_whatever_the_pin(directory, clock,
+                                                                     monkeypatch):
+    """The right PIN of a disabled account must not tell that it was right (issue 8.4):
+    the same answer as a wrong PIN or an unknown name, after one PIN hash as long."""
+    directory.add("Wang Fang", "receptionist", "2468", actor=MANAGER, now=clock())
+    directory.add("Zhao Lei", "receptionist", "9753", actor=MANAGER, now=clock())
+    directory.disable("Wang Fang", actor=MANAGER, now=clock())
+    hashed = []
+    real = pins.check_password_hash
+    monkeypatch.setattr(pins, "check_password_hash",
+                        lambda *args: (hashed.append(args), real(*args))[1])
+    answers = []
+    for name, pin in (("Wang Fang", "2468"), ("Wang Fang", "1111"), ("Zhao Lei", "1111"),
+                      ("Nobody", "2468")):
+        hashed.clear()
+        with pytest.raises(BadSignIn) as info:
+            directory.authenticate(name, pin, clock())
+        answers.append(info.value.message)
+        assert len(hashed) == 1, (name, pin)  # one PIN hash each: as long as the others
+    assert answers == [pins.WRONG_SIGN_IN] * 4
+
+
+def test_a_new_pin_replaces_the_old_lifts_a_lock_and_is_audited_without_it(directory, clock,
+                                                                           store):
+    staff = directory.add("Wang Fang", "receptionist", "2468", actor=MANAGER, now=clock())
+    for _ in range(5):
+        with pytest.raises((BadSignIn, LockedOut)):
+            directory.authenticate("Wang Fang", "0000", clock())
+    assert directory.set_pin("wang fang", "13579", actor=MANAGER, now=clock()) == staff
+    with pytest.raises(BadSignIn):
+        directory.authenticate("Wang Fang", "2468", clock())
+    assert directory.authenticate("Wang Fang", "13579", clock()) == staff
+    changed = staff_events(store)[-1]
+    assert changed["type"] == "staff_pin_changed" and changed["actor"] == MANAGER
+    assert changed["data"] == {"id": staff["id"], "name": "Wang Fang", "role": "receptionist"}
+    everything = log_text(store.folder)
+    assert "13579" not in everything and "pbkdf2" not in everything and "scrypt" not in everything
+    assert store.verify() == []
+
+
+@pytest.mark.parametrize("name, pin, field", [("Wang Fang", "12", "pin"),
+                                              ("Wang Fang", "12ab", "pin"),
+                                              ("Nobody", "1357", "name")])
+def test_a_bad_new_pin_changes_nothing(directory, clock, store, name, pin, field):
+    directory.add("Wang Fang", "receptionist", "2468", actor=MANAGER, now=clock())
+    with pytest.raises(ValidationError) as info:
+        directory.set_pin(name, pin, actor=MANAGER, now=clock())
+    assert set(info.value.errors) == {field}
+    assert directory.authenticate("Wang Fang", "2468", clock())["name"] == "Wang Fang"
+    assert [e["type"] for e in staff_events(store)] == ["staff_added"]
+
+
+def test_wrong_pins_are_hashed_outside_the_store_lock(directory, clock, store, monkeypatch):
+    """Issue 8.3: while a PIN is hashed, the rest of the kiosk can use the store."""
+    directory.add("Wang Fang", "receptionist", "2468", actor=MANAGER, now=clock())
+    held = []
+
+    def check(pin_hash, pin):
+        held.append(store.lock._is_owned())
+        return False
+
+    monkeypatch.setattr(directory.hasher, "check", check)
+    monkeypatch.setattr(directory.hasher, "waste", lambda pin: held.append(
+        store.lock._is_owned()))
+    for name in ("Wang Fang", "Nobody"):
+        with pytest.raises(BadSignIn):
+            directory.authenticate(name, "1111", clock())
+    assert held == [False, False]
 
 
 def test_accounts_survive_a_restart(tmp_path, clock):
@@ -231,8 +307,27 @@ def test_cli_reports_what_is_wrong(tmp_path, args, fragment, run):
     assert read_back(tmp_path) == ([], [])
 
 
+def test_cli_gives_a_new_pin_asked_for_twice(tmp_path, run):
+    run("add", "Wang Fang", "--role", "receptionist", "--pin", "2468")
+    result = run("pin", "wang fang", input="1357\n1375\n1357\n1357\n")
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output.lower() and "1357" not in result.output
+    assert "new PIN for Wang Fang" in result.output
+    staff, events = read_back(tmp_path)
+    assert [e["type"] for e in events] == ["staff_added", "staff_pin_changed"]
+    assert events[-1]["actor"] == CLI_ACTOR
+    store = Store(tmp_path / "data")
+    try:
+        directory = StaffDirectory(store.folder / "staff.json", store)
+        assert directory.authenticate("Wang Fang", "1357", clock_now())["name"] == "Wang Fang"
+    finally:
+        store.close()
+    assert "4 to 8 digits" in run("pin", "Wang Fang", "--pin", "12").output
+    assert "No staff member" in run("pin", "Nobody", "--pin", "1234").output
+
+
 def test_cli_commands_say_what_they_do():
     group = cli.commands["staff"]
-    for name in ("add", "list", "disable"):
+    for name in ("add", "list", "disable", "pin"):
         help_text = group.commands[name].help
         assert help_text and len(help_text.strip().splitlines()) == 1

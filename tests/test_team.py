@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import csrf_token, sign_in
+from helpers import csrf_token, post_sign_in, sign_in
 
 
 @pytest.fixture
@@ -52,3 +52,59 @@ def test_only_a_manager_may_manage_accounts(app, client, role):
     assert response.status_code == 403
     assert app.extensions["staff_directory"].by_name("Eve") is None
     assert "/staff/team" not in client.get("/staff/").get_data(as_text=True)
+
+
+def test_a_manager_sets_a_new_pin_and_the_person_is_signed_out(app, manager, store):
+    post(manager, "/staff/team", name="Wang Fang", role="receptionist", pin="1357")
+    wang = app.test_client()
+    sign_in(app, wang, name="Wang Fang", pin="1357")
+    page = manager.get("/staff/team").get_data(as_text=True)
+    assert 'action="/staff/team/pin"' in page and 'id="new_pin_again"' in page
+    manager.get("/lang/en")
+    response = post(manager, "/staff/team/pin", name="Wang Fang", pin="24680",
+                    pin_again="24680")
+    assert response.status_code == 303 and response.location.endswith("/staff/team")
+    page = manager.get("/staff/team").get_data(as_text=True)
+    assert "Wang Fang has a new PIN and was signed out everywhere." in page
+    assert wang.get("/staff/").status_code == 303  # signed out at once
+    changed = [e for e in store.events_after(0) if e["type"] == "staff_pin_changed"]
+    assert len(changed) == 1 and changed[0]["actor"]["name"] == "Li Na"
+    assert "24680" not in str(changed)
+    assert post_sign_in(app.test_client(), "/staff/login", "Wang Fang", "1357").status_code == 422
+    sign_in(app, app.test_client(), name="Wang Fang", pin="24680")
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"name": "Wang Fang", "pin": "12", "pin_again": "12"}, "new_pin"),
+    ({"name": "Wang Fang", "pin": "2468", "pin_again": "2469"}, "new_pin_again"),
+    ({"name": "Nobody", "pin": "2468", "pin_again": "2468"}, "pin_name"),
+])
+def test_a_bad_new_pin_is_marked_next_to_its_field_and_never_echoed(app, manager, store,
+                                                                    fields, field):
+    post(manager, "/staff/team", name="Wang Fang", role="receptionist", pin="1357")
+    before = store.last_seq
+    response = post(manager, "/staff/team/pin", **fields)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and f'id="{field}-error"' in html
+    assert f'aria-describedby="{field}-error' in html
+    assert f'value="{fields["pin"]}"' not in html
+    assert store.last_seq == before
+    sign_in(app, app.test_client(), name="Wang Fang", pin="1357")  # the old PIN still works
+
+
+def test_setting_a_pin_needs_the_forms_csrf_token(app, manager):
+    post(manager, "/staff/team", name="Wang Fang", role="receptionist", pin="1357")
+    response = manager.post("/staff/team/pin", data={"name": "Wang Fang", "pin": "2468",
+                                                     "pin_again": "2468"})
+    assert response.status_code == 400
+    sign_in(app, app.test_client(), name="Wang Fang", pin="1357")
+
+
+@pytest.mark.parametrize("role", ["receptionist", "maintenance"])
+def test_only_a_manager_may_set_a_pin(app, client, role):
+    sign_in(app, client, name="Zhao", role=role)
+    token = csrf_token(client, "/staff/")
+    response = client.post("/staff/team/pin", data={"csrf_token": token, "name": "Zhao",
+                                                    "pin": "9999", "pin_again": "9999"})
+    assert response.status_code == 403
+    assert post_sign_in(app.test_client(), "/staff/login", "Zhao", "9999").status_code == 422

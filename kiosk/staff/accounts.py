@@ -1,11 +1,16 @@
 """Staff accounts: names, roles and hashed PINs in ``<data>/staff.json`` (no Flask here).
 
 Credentials are local configuration: they are not event-sourced and never enter the
-event log. Each change of an account (added, disabled) is also appended to the log as
-an audit event without a ticket (``ticket_id`` None) that carries the id, name and
-role, never the PIN hash (R8). Every operation runs under the store's lock.
+event log. Each change of an account (added, disabled, PIN changed) is also appended to
+the log as an audit event without a ticket (``ticket_id`` None) that carries the id,
+name and role, never the PIN or its hash (R8). Every read and change of the accounts
+runs under the store's lock; PINs are hashed outside it, so a sign-in never holds up
+the rest of the kiosk.
 
-PINs are 4-8 digits; hashing and the lock after five wrong PINs are ``common.pins``'s.
+PINs are 4-8 digits; hashing, the lock after five wrong PINs and the throttle per client
+are ``common.pins``'s. A disabled account signs in like a name nobody has. Sessions are
+``sessions.StaffSessions``'s, in ``sessions.json`` beside ``staff.json``: disabling an
+account or changing its PIN ends all its sessions.
 """
 from __future__ import annotations
 
@@ -17,7 +22,6 @@ from tinydb import Query, TinyDB
 
 from common import pins
 from common.messages import N_, Message
-from common.pins import WRONG_SIGN_IN, BadSignIn, LockedOut  # noqa: F401 (the callers' names)
 from common.validation import ValidationError, clean_text
 from sync.events import iso
 from sync.events import new as new_event
@@ -25,6 +29,7 @@ from sync.events import new as new_event
 from ..jsonstorage import AtomicJSONStorage
 from ..store import Store
 from ..tickets.rules import ROLES
+from .sessions import StaffSessions
 
 MAX_NAME = 40
 PIN_LENGTHS = (4, 8)
@@ -33,7 +38,6 @@ BAD_PIN = Message(N_("The PIN must be 4 to 8 digits."))
 NAME_TAKEN = Message(N_("This name is already taken."))
 BAD_ROLE = Message(N_("Please choose a role."))
 UNKNOWN_NAME = Message(N_("No staff member has this name."))
-DISABLED = Message(N_("This account is disabled. Please ask the customer-service manager."))
 
 
 def _key(name: str) -> str:
@@ -62,14 +66,16 @@ def check_new_account(name: object, role: object, pin: object) -> tuple[str, dic
 class StaffDirectory:
     """The site's staff accounts, kept in ``path`` beside the data of ``store``."""
 
-    def __init__(self, path: str | Path, store: Store,
-                 hasher: pins.PinHasher | None = None):
+    def __init__(self, path: str | Path, store: Store, hasher: pins.PinHasher | None = None,
+                 client_limit: int = 10, client_window: float = 300.0):
         self.path = Path(path)
         self.store = store
         self.hasher = hasher or pins.PinHasher()
+        self.signer = pins.PinSignIn(self, self.hasher, client_limit, client_window)
         with store.lock:
             self.db = TinyDB(self.path, storage=AtomicJSONStorage)
             self.table = self.db.table("staff")
+            self.sessions = StaffSessions(self.path.with_name("sessions.json"))
 
     # -- reading -----------------------------------------------------------------
     def _find(self, name: str) -> dict | None:
@@ -116,6 +122,7 @@ class StaffDirectory:
         With ``first``, refuse (``SetupClosed``) once any account exists.
         """
         clean, errors = check_new_account(name, role, pin)
+        pin_hash = None if errors else self.hasher.hash(pin)  # slow: outside the lock
         with self.store.lock:
             if first and len(self.table):
                 raise SetupClosed()
@@ -124,7 +131,7 @@ class StaffDirectory:
             if errors:
                 raise ValidationError(errors)
             doc = {"id": f"st-{secrets.token_hex(4)}", "name": clean, "role": role,
-                   "active": True, "pin_hash": self.hasher.hash(pin),
+                   "active": True, "pin_hash": pin_hash,
                    "failures": 0, "locked_until": None, "created_at": iso(now)}
             signer = actor or {"role": role, "id": doc["id"], "name": clean}
             with self.db.storage.held():  # the file is written after the event, or not at all
@@ -133,42 +140,89 @@ class StaffDirectory:
             return _public(doc)
 
     def disable(self, name: str, *, actor: dict, now: datetime) -> dict:
-        """Disable the account named ``name`` and record ``staff_disabled``; return it."""
+        """Disable the account named ``name``, record ``staff_disabled`` and end all its
+        sessions; return it."""
         with self.store.lock:
             doc = self._find(name)
             if doc is None:
                 raise ValidationError({"name": UNKNOWN_NAME})
-            if not doc["active"]:
-                return _public(doc)
-            with self.db.storage.held():
-                self.table.update({"active": False}, Query().id == doc["id"])
-                self._audit("staff_disabled", doc, actor, now)
+            if doc["active"]:
+                with self.db.storage.held():
+                    self.table.update({"active": False}, Query().id == doc["id"])
+                    self._audit("staff_disabled", doc, actor, now)
+            self.sessions.end_all(doc["id"])
             return {**_public(doc), "active": False}
 
-    def authenticate(self, name: str, pin: str, now: datetime) -> dict:
+    def set_pin(self, name: str, pin: str, *, actor: dict, now: datetime) -> dict:
+        """Give the account ``name`` a new PIN, record ``staff_pin_changed`` (without the
+        PIN) and end all its sessions; a lock from wrong PINs is lifted. Return it."""
+        errors = {} if pins.check_format(pin, PIN_LENGTHS) else {"pin": BAD_PIN}
+        if self.by_name(name) is None:
+            errors["name"] = UNKNOWN_NAME
+        if errors:
+            raise ValidationError(errors)
+        pin_hash = self.hasher.hash(pin)  # slow: outside the lock
+        with self.store.lock:
+            doc = self._find(name)
+            with self.db.storage.held():
+                self.table.update({"pin_hash": pin_hash, "failures": 0, "locked_until": None},
+                                  Query().id == doc["id"])
+                self._audit("staff_pin_changed", doc, actor, now)
+            self.sessions.end_all(doc["id"])
+            return _public(doc)
+
+    # -- signing in ----------------------------------------------------------------
+    def authenticate(self, name: str, pin: str, now: datetime, client: str = "") -> dict:
         """Return the account ``name`` signs in to with ``pin`` at ``now``.
 
-        Raise ``LockedOut`` while the account is locked (the PIN is not even checked),
-        or ``BadSignIn``: the same message for an unknown name and a wrong PIN.
+        :raises TooManyAttempts: ``client`` sent too many, or too many at once for ``name``.
+        :raises LockedOut: while the account is locked (the PIN is not even checked).
+        :raises BadSignIn: the same for an unknown name, a wrong PIN and a disabled account.
         """
+        return _public(self.signer(name, pin, now, client))
+
+    def sign_in(self, name: str, pin: str, now: datetime, idle: float,
+                client: str = "") -> tuple[dict, str]:
+        """Authenticate (as ``authenticate``) and start a session; return the account and
+        the session id for the cookie."""
+        record = self.signer(name, pin, now, client)
+        return _public(record), self.open_session(record["id"], now, idle, record["pin_hash"])
+
+    def open_session(self, staff_id: str, now: datetime, idle: float,
+                     pin_hash: str | None = None) -> str:
+        """Start a session of ``staff_id`` and return its id; refuse (``BadSignIn``) if
+        the account was disabled, or given another PIN than ``pin_hash``, meanwhile."""
         with self.store.lock:
-            doc = pins.sign_in(self, self.hasher, name, pin, now)
-            if not doc["active"]:
-                raise BadSignIn(DISABLED)
-            return _public(doc)
+            doc = self.table.get(Query().id == staff_id)
+            if doc is None or not doc["active"] or pin_hash not in (None, doc["pin_hash"]):
+                raise pins.BadSignIn()
+            return self.sessions.start(staff_id, now, idle)
+
+    def session_staff(self, session_id: object, now: datetime, idle: float,
+                      touch: bool = True) -> dict | None:
+        """Return the active account whose live session ``session_id`` is, or None."""
+        staff_id = self.sessions.staff_id(session_id, now, idle, touch)
+        staff = self.get(staff_id) if staff_id else None
+        return staff if staff and staff["active"] else None
+
+    def end_session(self, session_id: object) -> None:
+        """End one session (signing out)."""
+        self.sessions.end(session_id)
 
     # -- what common.pins asks of an account store (under the store's lock) ----------
     def pin_record(self, name: str) -> dict | None:
         with self.store.lock:
             doc = self._find(name)
-            if doc is None:
-                return None
+            if doc is None or not doc["active"]:
+                return None  # disabled: as if nobody had the name, whatever the PIN
             until = doc.get("locked_until")
             return {**doc, "locked_until": datetime.fromisoformat(until) if until else None}
 
     def pin_failed(self, name: str, now: datetime) -> datetime | None:
         with self.store.lock:
             doc = self._find(name)
+            if doc is None:
+                return None
             failures = doc.get("failures", 0) + 1
             if failures >= pins.MAX_FAILURES:
                 locked = now + pins.LOCK_DURATION
@@ -180,8 +234,10 @@ class StaffDirectory:
 
     def pin_succeeded(self, name: str) -> None:
         with self.store.lock:
-            self.table.update({"failures": 0, "locked_until": None},
-                              Query().id == self._find(name)["id"])
+            doc = self._find(name)
+            if doc and (doc.get("failures") or doc.get("locked_until")):
+                self.table.update({"failures": 0, "locked_until": None},
+                                  Query().id == doc["id"])
 
     def close(self) -> None:
         """Flush and close the file."""

@@ -4,14 +4,18 @@ the signed-in member is (``current_staff``, ``actor``, ``permission_required``).
 Everything under ``/staff`` requires a signed-in staff member: ``require_sign_in`` is
 one ``before_request`` on the parent blueprint (``blueprints.py``), so a new staff page
 cannot forget it; only the sign-in and first-run setup pages are open
-(``PUBLIC_ENDPOINTS``). The signed-in member lives in the session as ``staff_id`` and
-``staff_seen`` (epoch seconds of the app clock). A session untouched for
-``STAFF_IDLE_SECONDS`` is signed out; background polling (``HX-Trigger: queue-rows``)
-never keeps one alive. Signing in detaches a visitor's entry in progress from the
-session; the draft itself stays in the store for the receptionist to pick up (R3).
+(``PUBLIC_ENDPOINTS``). The cookie holds only ``staff_sid``, a random session id that
+the staff directory checks against its live sessions (``sessions.py``), so signing out
+ends a session for every copy of the cookie. A session untouched for
+``STAFF_IDLE_SECONDS`` (by the app clock, on the server) is signed out; background
+polling (``POLLING_TRIGGERS``) never keeps one alive. Sign-in attempts are throttled per
+client address as well as per account (``common.pins``). Signing in detaches a
+visitor's entry in progress from the session; the draft itself stays in the store for
+the receptionist to pick up (R3).
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,17 +36,13 @@ from flask import (
 from common import pins
 from common.config import now_utc
 from common.messages import N_, Message
+from common.pins import BadSignIn, LockedOut, TooManyAttempts
 from common.validation import REQUIRED, ValidationError
 
 from ..i18n import local_time
+from ..security import client_address
 from ..tickets import rules
-from .accounts import (
-    BadSignIn,
-    LockedOut,
-    SetupClosed,
-    StaffDirectory,
-    check_new_account,
-)
+from .accounts import SetupClosed, StaffDirectory, check_new_account
 
 bp = Blueprint("auth", __name__)
 
@@ -51,7 +51,9 @@ STAFF_PREFIX = "/staff"
 #: Staff endpoints reachable without signing in.
 PUBLIC_ENDPOINTS = {"staff.auth.login", "staff.auth.setup"}
 
-STAFF_KEYS = ("staff_id", "staff_seen")
+#: What a staff session puts in the cookie (and, from before sessions were revocable,
+#: ``staff_id`` and ``staff_seen``, forgotten on sight).
+STAFF_KEYS = ("staff_sid", "staff_id", "staff_seen")
 #: The id of the element whose background polling must not keep a session alive.
 POLLING_TRIGGERS = frozenset({"queue-rows", "sync-panel"})
 PINS_DIFFER = Message(N_("The two PINs are not the same."))
@@ -62,7 +64,9 @@ def init_staff(app: Flask) -> StaffDirectory:
     """Open the staff directory of the app's data folder (after the store)."""
     directory = StaffDirectory(Path(app.config["DATA_DIR"]) / "staff.json",
                                app.extensions["kiosk_store"],
-                               pins.PinHasher(pins.method_for(app.config)))
+                               pins.PinHasher(pins.method_for(app.config)),
+                               int(app.config["SIGN_IN_LIMIT"]),
+                               float(app.config["SIGN_IN_WINDOW_SECONDS"]))
     app.extensions["staff_directory"] = directory
     return directory
 
@@ -112,31 +116,29 @@ def _forget() -> None:
         session.pop(key, None)
 
 
+def _idle() -> float:
+    return float(current_app.config["STAFF_IDLE_SECONDS"])
+
+
 def load_signed_in_staff() -> dict | None:
     """Return the signed-in staff member (id, name, role), or None (then signed out)."""
-    staff_id, seen = session.get("staff_id"), session.get("staff_seen")
-    if not staff_id or not isinstance(seen, (int, float)):
-        _forget()
+    session_id, staff = session.get("staff_sid"), None
+    if session_id:
+        polling = request.headers.get("HX-Trigger") in POLLING_TRIGGERS
+        staff = get_directory().session_staff(session_id, now_utc(current_app), _idle(),
+                                              touch=not polling)
+    if staff is None:
+        if any(key in session for key in STAFF_KEYS):
+            _forget()
         return None
-    now = now_utc(current_app).timestamp()
-    if now - seen > current_app.config["STAFF_IDLE_SECONDS"]:
-        _forget()
-        return None
-    staff = get_directory().get(staff_id)
-    if staff is None or not staff["active"]:
-        _forget()
-        return None
-    if request.headers.get("HX-Trigger") not in POLLING_TRIGGERS:
-        session["staff_seen"] = now
     return {"id": staff["id"], "name": staff["name"], "role": staff["role"]}
 
 
-def _sign_in(staff: dict) -> None:
-    """Put ``staff`` in the session; the visitor's entry stays in the store, not here."""
-    session.pop("draft", None)
-    session.pop("receipt", None)
-    session["staff_id"] = staff["id"]
-    session["staff_seen"] = now_utc(current_app).timestamp()
+def _sign_in(session_id: str) -> None:
+    """Put the new session in the cookie; the visitor's entry stays in the store, not here."""
+    for key in ("draft", "receipt", *STAFF_KEYS):
+        session.pop(key, None)
+    session["staff_sid"] = session_id
 
 
 def _safe_next(target: str | None) -> str:
@@ -174,15 +176,20 @@ def login():
         else:
             now = now_utc(current_app)
             try:
-                staff = directory.authenticate(name, pin, now)
+                _, session_id = directory.sign_in(name, pin, now, _idle(), client_address())
             except LockedOut as exc:
                 problem = Message(LOCKED, {"time": local_time(exc.until, "time")})
                 status = 429
                 headers["Retry-After"] = str(max(1, int((exc.until - now).total_seconds())))
+            except TooManyAttempts as exc:
+                until = now + timedelta(seconds=exc.seconds)
+                problem = (Message(pins.CLIENT_THROTTLED, {"time": local_time(until, "time")})
+                           if exc.client else pins.BUSY)
+                status, headers["Retry-After"] = 429, str(exc.seconds)
             except BadSignIn as exc:
                 problem, status = exc.message, 422
             else:
-                _sign_in(staff)
+                _sign_in(session_id)
                 return redirect(target, 303)
     return render_template("staff/login.html", name=name, errors=errors, problem=problem,
                            next=target), status, headers
@@ -203,21 +210,22 @@ def setup():
         if "pin" not in errors and pin != again:
             errors["pin_again"] = PINS_DIFFER
         if not errors:
+            now = now_utc(current_app)
             try:
-                staff = directory.add(name, "manager", pin, actor=None,
-                                      now=now_utc(current_app), first=True)
+                staff = directory.add(name, "manager", pin, actor=None, now=now, first=True)
             except SetupClosed:
                 abort(404)
             except ValidationError as exc:
                 errors = dict(exc.errors)
             else:
-                _sign_in(staff)
+                _sign_in(directory.open_session(staff["id"], now, _idle()))
                 return redirect(_safe_next(None), 303)
     return render_template("staff/setup.html", name=name, errors=errors), 422 if errors else 200
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out and hand the tablet back to visitors."""
+    """Sign out (for every copy of the cookie) and hand the tablet back to visitors."""
+    get_directory().end_session(session.get("staff_sid"))
     _forget()
     return redirect(url_for("visitor.home"), 303)

@@ -1,24 +1,36 @@
 """``python run.py staff ...``: manage the staff accounts from the shell."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
+from common.shell import pin_option
 from common.validation import ValidationError
 
 from ..shell import DATA_OPTION, opened_store
 from ..tickets.rules import ROLES
-from .accounts import StaffDirectory
+from .accounts import PIN_LENGTHS, StaffDirectory
 
 #: The signature of every change made from the shell (R8).
 CLI_ACTOR = {"role": "system", "id": "cli", "name": "shell"}
 
 
-def _problem(exc: ValidationError) -> click.ClickException:
-    return click.ClickException("; ".join(f"{field}: {msg.english()}"
-                                          for field, msg in exc.errors.items()))
+@contextmanager
+def opened_directory(data_dir: Path):
+    """Open the staff directory of ``data_dir``; a refused change ends the command with
+    the reasons, in English."""
+    with opened_store(data_dir) as store:
+        directory = StaffDirectory(store.folder / "staff.json", store)
+        try:
+            yield directory
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(f"{field}: {msg.english()}"
+                                                 for field, msg in exc.errors.items())) from None
+        finally:
+            directory.close()
 
 
 @click.group("staff")
@@ -29,21 +41,12 @@ def staff_cli():
 @staff_cli.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the person does.")
-@click.option("--pin", prompt="PIN (4-8 digits)", hide_input=True, confirmation_prompt=True,
-              help="4-8 digits; asked for (hidden) when left out, which keeps it out of "
-                   "the shell history.")
+@pin_option(PIN_LENGTHS)
 @DATA_OPTION
 def add_command(name: str, role: str, pin: str, data_dir: Path):
     """Add a staff member NAME with a role and a PIN."""
-    with opened_store(data_dir) as store:
-        directory = StaffDirectory(store.folder / "staff.json", store)
-        try:
-            staff = directory.add(name, role, pin, actor=CLI_ACTOR,
-                                  now=datetime.now(timezone.utc))
-        except ValidationError as exc:
-            raise _problem(exc) from None
-        finally:
-            directory.close()
+    with opened_directory(data_dir) as directory:
+        staff = directory.add(name, role, pin, actor=CLI_ACTOR, now=datetime.now(timezone.utc))
     click.echo(f"added {staff['name']} ({staff['role']})")
 
 
@@ -51,12 +54,8 @@ def add_command(name: str, role: str, pin: str, data_dir: Path):
 @DATA_OPTION
 def list_command(data_dir: Path):
     """List the staff: name, role, active or disabled."""
-    with opened_store(data_dir) as store:
-        directory = StaffDirectory(store.folder / "staff.json", store)
-        try:
-            accounts = directory.all()
-        finally:
-            directory.close()
+    with opened_directory(data_dir) as directory:
+        accounts = directory.all()
     if not accounts:
         click.echo("no staff yet: add one with `staff add NAME --role manager`")
     for staff in accounts:
@@ -69,12 +68,17 @@ def list_command(data_dir: Path):
 @DATA_OPTION
 def disable_command(name: str, data_dir: Path):
     """Stop NAME from signing in; their records keep the name."""
-    with opened_store(data_dir) as store:
-        directory = StaffDirectory(store.folder / "staff.json", store)
-        try:
-            staff = directory.disable(name, actor=CLI_ACTOR, now=datetime.now(timezone.utc))
-        except ValidationError as exc:
-            raise _problem(exc) from None
-        finally:
-            directory.close()
+    with opened_directory(data_dir) as directory:
+        staff = directory.disable(name, actor=CLI_ACTOR, now=datetime.now(timezone.utc))
     click.echo(f"disabled {staff['name']}")
+
+
+@staff_cli.command("pin")
+@click.argument("name")
+@pin_option(PIN_LENGTHS, new=True)
+@DATA_OPTION
+def pin_command(name: str, pin: str, data_dir: Path):
+    """Give NAME a new PIN; this signs them out on every device."""
+    with opened_directory(data_dir) as directory:
+        staff = directory.set_pin(name, pin, actor=CLI_ACTOR, now=datetime.now(timezone.utc))
+    click.echo(f"new PIN for {staff['name']}; their sessions are ended")

@@ -1,14 +1,16 @@
-"""The manager's page for staff accounts: list, add, disable (the console's side of
-``python run.py staff``). Every change is an event signed by the manager (R8)."""
+"""The manager's page for staff accounts: list, add, disable, set a new PIN (the
+console's side of ``python run.py staff``). Every change is an event signed by the
+manager (R8); disabling an account or giving it a new PIN signs it out everywhere."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from common.config import now_utc
 from common.validation import ValidationError
 
 from ..tickets.rules import ROLES
-from .auth import actor, get_directory, permission_required
+from .auth import PINS_DIFFER, actor, get_directory, permission_required
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -17,6 +19,10 @@ bp = Blueprint("team", __name__, url_prefix="/team")
 @permission_required("manage_staff")
 def managers_only():
     """Only the customer-service manager manages accounts."""
+
+
+#: The PIN form's fields, named apart from the add form's on the same page.
+PIN_FIELDS = {"name": "pin_name", "pin": "new_pin", "pin_again": "new_pin_again"}
 
 
 def _render(errors: dict | None = None, form: dict | None = None, status: int = 200):
@@ -50,4 +56,19 @@ def disable():
                                 now=now_utc(current_app))
     except ValidationError as exc:
         return _render(exc.errors, status=422)
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/pin")
+def set_pin():
+    """Give an account a new PIN, typed twice; the person is signed out everywhere."""
+    name, pin = request.form.get("name", "")[:80], request.form.get("pin", "")[:80]
+    try:
+        if pin != request.form.get("pin_again", "")[:80]:
+            raise ValidationError({"pin_again": PINS_DIFFER})
+        staff = get_directory().set_pin(name, pin, actor=actor(), now=now_utc(current_app))
+    except ValidationError as exc:
+        errors = {PIN_FIELDS[field]: message for field, message in exc.errors.items()}
+        return _render(errors, {"pin_name": name}, 422)
+    flash(gettext("%(name)s has a new PIN and was signed out everywhere.", name=staff["name"]))
     return redirect(url_for(".index"), 303)
