@@ -5,7 +5,8 @@
 dashboard over all sites. Data lives in ``DATA_DIR`` (default ``./hq-data``): the
 database and a generated secret key. Settings: defaults below, then
 ``<data>/config.py``, then ``HQ_*`` environment variables, then ``test_config``.
-The UI is plain English (an office tool); it is not translated.
+The dashboard speaks Simplified Chinese by default, English one tap away (``hq.i18n``,
+the kiosk's catalog); ``GET /healthz`` answers monitors without a sign-in.
 """
 from __future__ import annotations
 
@@ -14,17 +15,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from common.config import load_layers
 from common.headers import set_headers
+from common.i18n import LANGUAGES
+from common.messages import N_
 from kiosk.tickets import rules
 from sync import protocol
 
-from . import auth, views
+from . import auth, health, i18n, views
 from .database import open_store
 from .ingest import SITE_EVENT_TYPES
+from .views import ALARM_KINDS
 
 csrf = CSRFProtect()
 
@@ -55,6 +60,7 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    i18n.init_i18n(app)
     store = open_store(app.config["DATA_DIR"])
     app.extensions["hq_store"] = store
     atexit.register(store.close)
@@ -65,25 +71,34 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     csrf.exempt(views.api)  # HMAC-signed per request; no cookies, no forms
-    for bp in (views.api, auth.bp, views.bp):
+    for bp in (views.api, health.bp, i18n.bp, auth.bp, views.bp):
         app.register_blueprint(bp)
+
+
+#: What an error page says, by status (English msgids).
+ERROR_TITLES = {400: N_("Bad request"), 403: N_("Forbidden"), 404: N_("Not found"),
+                405: N_("Method not allowed"), 413: N_("Too large"),
+                429: N_("Too many requests"), 500: N_("Something went wrong")}
 
 
 def register_errorhandlers(app: Flask) -> None:
     """Answer errors with JSON on the API and a plain page elsewhere; never a trace."""
 
-    def render(status: int, title: str):
+    def render(status: int, title: str, english: str):
         if request.blueprint == "hq_api" or request.path.startswith("/api/"):
-            return jsonify(error=title), status
-        return render_template("hq/error.html", status=status, title=title), status
+            return jsonify(error=english), status  # for machines: English
+        return render_template("hq/error.html", status=status, title=gettext(title)), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return render(400, "This page has expired: please reload it and try again.")
+        text = N_("This page has expired: please reload it and try again.")
+        return render(400, text, text)
 
     @app.errorhandler(HTTPException)  # also an unexpected error, as a logged 500
     def http_error(exc):
-        return render(exc.code or 500, exc.name)
+        code = exc.code or 500
+        title = ERROR_TITLES.get(code) or ERROR_TITLES[500 if code >= 500 else 400]
+        return render(code, title, exc.name)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -97,6 +112,8 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["hq_time"] = hq_time
     app.jinja_env.globals.update(
-        CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
+        html_lang=i18n.html_lang, other_language=i18n.other_language, LANGUAGES=LANGUAGES,
+        ALARM_KINDS=ALARM_KINDS, CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES,
+        CHANNELS=rules.CHANNELS,
         CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
         SITE_EVENT_TYPES=SITE_EVENT_TYPES)

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import json
 import re
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import click
 
+from common.files import atomic_write
 from common.pins import PinHasher
 from common.serve import serve
+from common.shell import pin_option
 from sync.protocol import new_key
 
 from . import create_hq_app
-from .auth import AccountError, add_account
+from .accounts import PIN_LENGTHS, AccountError, add_account, set_pin
 from .database import open_store
 from .storage import SiteExists, UnknownSite
 
@@ -68,41 +71,94 @@ def _print_key(site_id: str, key_id: str, secret: str) -> None:
                f"--hq-key <secret>. The secret is shown only this once.")
 
 
+KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+KEY_OPTIONS = (
+    click.option("--key-id", default=None,
+                 help="Restore a kept key: its key id (with --key-secret-stdin)."),
+    click.option("--key-secret-stdin", is_flag=True,
+                 help="Read the kept key's secret from the first line of stdin (never "
+                      "from the command line, which shell history and ps would show)."),
+)
+
+
+def _key_options(command):
+    for option in reversed(KEY_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _kept_key(store, site_id: str, key_id: str | None, from_stdin: bool) -> tuple[str, str] | None:
+    """Return the kept ``(key_id, secret)`` to restore, or None for a new key."""
+    if key_id is None and not from_stdin:
+        return None
+    if key_id is None or not from_stdin:
+        raise click.UsageError("restoring a key needs both --key-id and --key-secret-stdin")
+    if not KEY_ID.fullmatch(key_id):
+        raise click.BadParameter("1-64 letters, digits, '.', '_' or '-'", param_hint="--key-id")
+    secret = click.get_text_stream("stdin").readline().strip()
+    if not (32 <= len(secret) <= 256 and secret.isprintable() and " " not in secret):
+        raise click.ClickException("the secret on stdin must be the kept key's secret: "
+                                   "32-256 characters without spaces")
+    held = store.key(key_id)
+    if held is not None and held["site_id"] != site_id:
+        raise click.ClickException(f"key id {key_id} is site {held['site_id']}'s")
+    return key_id, secret
+
+
 @site_cli.command("add")
 @click.argument("site_id")
 @click.option("--name", required=True, help="The site's name, shown on the dashboard.")
+@_key_options
 @DATA_OPTION
-def site_add(site_id: str, name: str, data_dir: Path | None):
-    """Register SITE_ID and print its new key id and secret (once)."""
+def site_add(site_id: str, name: str, key_id: str | None, key_secret_stdin: bool,
+             data_dir: Path | None):
+    """Register SITE_ID and print its new key id and secret (once).
+
+    After HQ's database was lost, restore the site with the key its kiosk still has:
+    ``--key-id K --key-secret-stdin`` (the secret on stdin); the kiosk needs no change.
+    """
     name = " ".join(name.split())
     if not SITE_ID.fullmatch(site_id):
         raise click.BadParameter("1-64 letters, digits, '.', '_' or '-'", param_hint="SITE_ID")
     if not name or len(name) > 80:
         raise click.BadParameter("1-80 characters", param_hint="--name")
-    key_id, secret = new_key()
     with opened_store(data_dir) as store:
+        kept = _kept_key(store, site_id, key_id, key_secret_stdin)
+        key_id, secret = kept or new_key()
         try:
             store.add_site(site_id, name, key_id, secret, datetime.now(timezone.utc))
         except SiteExists:
             raise click.ClickException(f"site {site_id} exists; `hq site rekey {site_id}` "
                                        f"gives it a new key") from None
     click.echo(f"added site {site_id} ({name})")
-    _print_key(site_id, key_id, secret)
+    if kept:
+        click.echo(f"with the kept key {key_id}: its kiosk syncs again as it is set up")
+    else:
+        _print_key(site_id, key_id, secret)
 
 
 @site_cli.command("rekey")
 @click.argument("site_id")
+@_key_options
 @DATA_OPTION
-def site_rekey(site_id: str, data_dir: Path | None):
-    """Give SITE_ID a new key (also after a revoke); the old key stops working."""
-    key_id, secret = new_key()
+def site_rekey(site_id: str, key_id: str | None, key_secret_stdin: bool,
+               data_dir: Path | None):
+    """Give SITE_ID a new key (also after a revoke); the old key stops working.
+
+    With ``--key-id K --key-secret-stdin`` it takes that kept key instead of a new one.
+    """
     with opened_store(data_dir) as store:
+        kept = _kept_key(store, site_id, key_id, key_secret_stdin)
+        key_id, secret = kept or new_key()
         try:
             store.rekey_site(site_id, key_id, secret)
         except UnknownSite:
             raise click.ClickException(f"no site {site_id}") from None
-    click.echo(f"new key for site {site_id}")
-    _print_key(site_id, key_id, secret)
+    if kept:
+        click.echo(f"site {site_id} uses the kept key {key_id} again")
+    else:
+        click.echo(f"new key for site {site_id}")
+        _print_key(site_id, key_id, secret)
 
 
 @site_cli.command("list")
@@ -117,6 +173,61 @@ def site_list(data_dir: Path | None):
         click.echo("\t".join([s["site_id"], s["name"], s["key_id"],
                               "revoked" if s["revoked"] else "active",
                               s["last_contact"] or "never", f"{s['events_received']} events"]))
+
+
+KEYS_WARNING = ("{file} holds the secret key of every site: keep it offline and private, "
+                "like a password (anyone with it can push records as those sites).")
+
+
+@site_cli.command("export-keys")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@DATA_OPTION
+def site_export_keys(file: Path, data_dir: Path | None):
+    """Back up every site's key into FILE (mode 0600), for `import-keys` after a loss."""
+    with opened_store(data_dir) as store:
+        sites = [{"site_id": s["site_id"], "name": s["name"], "key_id": s["key_id"],
+                  "secret": store.key(s["key_id"])["secret"], "revoked": bool(s["revoked"])}
+                 for s in store.sites()]
+    atomic_write(file, json.dumps({"frontdesk_hq_keys": 1, "sites": sites}, indent=1,
+                                  ensure_ascii=False).encode())
+    click.echo(f"wrote the keys of {len(sites)} sites to {file}")
+    click.echo("WARNING: " + KEYS_WARNING.format(file=file), err=True)
+
+
+@site_cli.command("import-keys")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@DATA_OPTION
+def site_import_keys(file: Path, data_dir: Path | None):
+    """Restore the sites and keys of an `export-keys` FILE; sites HQ has are left as they are."""
+    try:
+        backup = json.loads(file.read_bytes())
+        entries = backup["sites"]
+        entries = [{k: e[k] for k in ("site_id", "name", "key_id", "secret", "revoked")}
+                   for e in entries]
+    except (ValueError, KeyError, TypeError):
+        raise click.ClickException(f"{file} is not a key backup of `hq site export-keys`") \
+            from None
+    for e in entries:  # all checked before any is added
+        if not (isinstance(e["site_id"], str) and SITE_ID.fullmatch(e["site_id"])
+                and isinstance(e["key_id"], str) and KEY_ID.fullmatch(e["key_id"])
+                and isinstance(e["secret"], str) and len(e["secret"]) >= 32
+                and isinstance(e["name"], str) and e["name"]):
+            raise click.ClickException(f"{file}: a malformed entry ({e['site_id']!r})")
+    added, kept = 0, []
+    with opened_store(data_dir) as store:
+        for e in entries:
+            held = store.key(e["key_id"])
+            if held is not None or any(s["site_id"] == e["site_id"] for s in store.sites()):
+                kept.append(e["site_id"])
+                continue
+            store.add_site(e["site_id"], e["name"][:80], e["key_id"], e["secret"],
+                           datetime.now(timezone.utc))
+            if e["revoked"]:
+                store.revoke_site(e["site_id"])
+            added += 1
+    click.echo(f"restored {added} sites with their keys from {file}")
+    if kept:
+        click.echo(f"left as they are (HQ has them, or their key id): {', '.join(kept)}")
 
 
 @site_cli.command("revoke")
@@ -139,9 +250,7 @@ def admin_cli():
 
 @admin_cli.command("add")
 @click.argument("name")
-@click.option("--pin", prompt="PIN (6-12 digits)", hide_input=True, confirmation_prompt=True,
-              help="6-12 digits; asked for (hidden) when left out, which keeps it out of "
-                   "the shell history.")
+@pin_option(PIN_LENGTHS)
 @DATA_OPTION
 def admin_add(name: str, pin: str, data_dir: Path | None):
     """Add a dashboard account NAME with a PIN."""
@@ -151,3 +260,17 @@ def admin_add(name: str, pin: str, data_dir: Path | None):
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"added dashboard account {clean}")
+
+
+@admin_cli.command("pin")
+@click.argument("name")
+@pin_option(PIN_LENGTHS, new=True)
+@DATA_OPTION
+def admin_pin(name: str, pin: str, data_dir: Path | None):
+    """Set a new PIN for NAME; ends its sessions."""
+    with opened_store(data_dir) as store:
+        try:
+            clean = set_pin(store, PinHasher(), name, pin)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"new PIN for dashboard account {clean}; its sessions are ended")

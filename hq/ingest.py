@@ -1,13 +1,16 @@
 """HQ's side of the sync protocol, in plain Python (no Flask, no SQL): see PROTOCOL.md.
 
-``authenticate`` and ``parse_batch`` run the request checks (403, 401, 400); ``plan``
-judges each event of a batch against what HQ holds; ``fold`` builds ticket state with
+``authenticate`` and ``parse_batch`` run the request checks (403, 401, 400);
+``malformed`` finds an event whose fields have the wrong types (422, a permanent refusal);
+``plan`` judges each event of a batch against what HQ holds; ``fold`` builds ticket state with
 the kiosk's own ``model.apply``; ``answer`` signs the reply; ``verify_site_chain``
 re-checks a site's stored hash chain.
 """
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Callable, Iterator, Mapping
 
 from kiosk.tickets import model, rules
@@ -18,16 +21,29 @@ from .storage import HQStore, iter_chain
 
 DUPLICATE, CONFLICT, STORED, REJECTED = "duplicate", "conflict", "stored", "rejected"
 BAD_CHAIN, GAP, SKIPPED = "bad_chain", "gap", "skipped"
+MALFORMED = "malformed"
 #: Results that make the answer a 409.
 REFUSED = frozenset({CONFLICT, BAD_CHAIN})
 
 #: Site events without a ticket that HQ knows (stored and counted as applied).
-SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "locations_imported",
-                              "location_saved"})
+SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_changed",
+                              "locations_imported", "location_saved"})
 KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
 MAX_SEQ = 2 ** 53
 _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
                  "actor": dict, "data": dict, "prev_hash": str, "hash": str}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TEXT, _TEXT_OR_NULL = (str,), (str, type(None))
+#: event type -> {data field: (allowed types, required)}; other keys in ``data`` are
+#: allowed (a newer kiosk may add some), their values are not used by HQ.
+DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "reported": {**{f: (_TEXT, True) for f in ("number", "token", "day", "category", "channel")},
+                 **{f: (_TEXT_OR_NULL, False) for f in ("location", "description", "name",
+                                                         "phone", "preferred_at", "due_at",
+                                                         "request_id")}},
+    "closed": {"reason": (_TEXT, True)},
+    "noted": {"text": (_TEXT, True)},
+}
 
 
 class ApiError(Exception):
@@ -81,27 +97,73 @@ def parse_batch(body: bytes, site_id: str) -> list[dict]:
     events = payload["events"]
     if len(events) > protocol.MAX_BATCH_EVENTS:
         raise ApiError(400, f"more than {protocol.MAX_BATCH_EVENTS} events")
+    return events
+
+
+def malformed(events: list, site_id: str) -> tuple[int, int | None, str] | None:
+    """Return ``(index, seq or None, problem)`` of the first malformed event, or None.
+
+    Malformed: a field missing or of the wrong type, in the envelope or in the ``data``
+    fields HQ uses for the event's type. HQ refuses such a batch whole (422): its
+    fields are what they are in the site's hash-chained log, so a resend never helps.
+    """
     for i, event in enumerate(events):
         problem = _shape_problem(event, site_id)
         if problem:
-            raise ApiError(400, f"event {i}: {problem}")
-    return events
+            seq = event.get("seq") if isinstance(event, dict) else None
+            return i, seq if type(seq) is int and 1 <= seq < MAX_SEQ else None, problem
+    return None
 
 
 def _shape_problem(event: object, site_id: str) -> str | None:
     if not isinstance(event, dict):
-        return "not an object"
+        return "the event is not an object"
     for field, kind in _EVENT_FIELDS.items():
         value = event.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
-            return f"{field} missing or not a {kind.__name__}"
+            return f"{field} missing or not a {_KIND_NAMES[kind]}"
     if event["site_id"] != site_id:
         return "site_id is not the URL's"
     if not 1 <= event["seq"] < MAX_SEQ:
         return "seq out of range"
     if not isinstance(event.get("ticket_id"), (str, type(None))):
         return "ticket_id must be a string or null"
+    if not event["type"] or len(event["type"]) > 64:
+        return "type must be 1-64 characters"
+    if not (_HEX64.fullmatch(event["hash"]) and _HEX64.fullmatch(event["prev_hash"])):
+        return "hash and prev_hash must be 64 lower-case hex digits"
+    try:
+        datetime.fromisoformat(event["at"])
+    except ValueError:
+        return "at is not an ISO-8601 time"
+    actor = event["actor"]
+    if not isinstance(actor.get("role"), str):
+        return "actor.role missing or not a string"
+    for field in ("id", "name"):
+        if not isinstance(actor.get(field), (str, type(None))):
+            return f"actor.{field} must be a string or null"
+    return _data_problem(event["type"], event["data"])
+
+
+def _data_problem(kind: str, data: dict) -> str | None:
+    """Return what is wrong with the types of the ``data`` fields HQ uses, or None."""
+    for field, (types, required) in DATA_FIELDS.get(kind, {}).items():
+        if field not in data:
+            if required:
+                return f"data.{field} is missing"
+        elif not isinstance(data[field], types):
+            return f"data.{field} must be {_TYPE_WORDS[types]}"
+    if kind == "amended":
+        for field, change in data.items():
+            if not (isinstance(change, dict) and "old" in change and "new" in change):
+                return f"data.{field} must be an object with old and new"
+            if not all(isinstance(change[k], _TEXT_OR_NULL) for k in ("old", "new")):
+                return f"data.{field}.old and .new must be strings or null"
     return None
+
+
+_KIND_NAMES = {str: "string", int: "integer", dict: "object"}
+_TYPE_WORDS = {_TEXT: "a string", _TEXT_OR_NULL: "a string or null"}
 
 
 def plan(events: list[dict], last: int, last_hash: str,
@@ -146,19 +208,54 @@ def fold(ticket: dict | None, event: dict) -> tuple[dict | None, str | None]:
         return None, None  # a site event: nothing to fold
     if not event.get("ticket_id"):
         return None, "a ticket event without a ticket_id"
+    unknown = _unknown_code(event)
+    if unknown:
+        return None, f"the ticket rules refuse it: {unknown}"
     try:
         return model.apply(ticket, event), None
     except (rules.RuleError, KeyError, TypeError, ValueError, AttributeError) as exc:
         return None, f"the ticket rules refuse it: {exc}"
 
 
+def _unknown_code(event: dict) -> str | None:
+    """Return which code of a ticket event HQ's rules do not know, or None."""
+    data = event["data"]
+    if event["type"] == "reported":
+        if data["category"] not in rules.CATEGORIES:
+            return f"unknown category {data['category']!r}"
+        if data["channel"] not in rules.CHANNELS:
+            return f"unknown channel {data['channel']!r}"
+    elif event["type"] == "amended" and "category" in data:
+        if data["category"]["new"] not in rules.CATEGORIES:
+            return f"unknown category {data['category']['new']!r}"
+    elif event["type"] == "closed" and data["reason"] not in rules.CLOSE_REASONS:
+        return f"unknown close reason {data['reason']!r}"
+    return None
+
+
+def refusal_results(events: list, index: int, seq: int | None) -> list[dict]:
+    """Return the results of a batch refused for its malformed event ``index``."""
+    out = []
+    for i, event in enumerate(events):
+        sent = event.get("seq") if isinstance(event, dict) else None
+        out.append({"seq": seq if i == index else sent if type(sent) is int else None,
+                    "result": MALFORMED if i == index else SKIPPED})
+    return out
+
+
 def answer(key: dict, request_sig: str, epoch: str, acked_through: int,
-           results: list[dict]) -> tuple[int, bytes, dict]:
-    """Return ``(status, body, headers)`` of the signed answer to a batch."""
-    body = protocol.dumps({"hq_epoch": epoch, "site_id": key["site_id"],
-                           "acked_through": acked_through, "results": results})
+           results: list[dict], error: str | None = None) -> tuple[int, bytes, dict]:
+    """Return ``(status, body, headers)`` of the signed answer to a batch.
+
+    With ``error`` (a malformed event) the answer is a signed 422 carrying it.
+    """
+    payload = {"hq_epoch": epoch, "site_id": key["site_id"],
+               "acked_through": acked_through, "results": results}
+    if error:
+        payload["error"] = error
+    body = protocol.dumps(payload)
     body_hash = protocol.body_sha256(body)
-    status = 409 if any(r["result"] in REFUSED for r in results) else 200
+    status = 422 if error else 409 if any(r["result"] in REFUSED for r in results) else 200
     return status, body, {
         "Content-Type": "application/json", protocol.H_BODY_SHA256: body_hash,
         protocol.H_SIGNATURE: protocol.answer_signature(key["secret"], key["site_id"],

@@ -3,7 +3,8 @@
 One connection per thread (waitress serves from a pool of threads), in autocommit
 mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so two batches of a
 site never interleave. The database file is created mode 0600: it holds site secrets.
-Dashboard reads live in ``sqlite_reads.py``.
+Dashboard reads live in ``sqlite_reads.py``; the dashboard's accounts and sessions in
+``sqlite_admins.py``.
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from sync.events import GENESIS, iso
+from sync.events import GENESIS
 from sync.failpoint import failpoint
 
 from . import ingest
+from .sqlite_admins import SCHEMA as ADMINS_SCHEMA
+from .sqlite_admins import AdminsMixin
 from .sqlite_reads import ReadsMixin
-from .storage import NameTaken, SiteExists, UnknownSite, utc_iso
+from .storage import SiteExists, UnknownSite, utc_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,7 +51,7 @@ CREATE TABLE IF NOT EXISTS admins (
 """
 
 
-class SQLiteStore(ReadsMixin):
+class SQLiteStore(ReadsMixin, AdminsMixin):
     """``HQStore`` over one SQLite file."""
 
     def __init__(self, path: str | Path):
@@ -58,7 +61,7 @@ class SQLiteStore(ReadsMixin):
         self._local = threading.local()
         self._open: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
-        self._db().executescript(SCHEMA)
+        self._db().executescript(SCHEMA + ADMINS_SCHEMA)
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('hq_epoch', ?)",
                        (secrets.token_hex(16),))
@@ -164,6 +167,21 @@ class SQLiteStore(ReadsMixin):
         failpoint("hq:after_commit")
         return last, results
 
+    def refuse_batch(self, site_id, seq, detail, now) -> int:
+        received = utc_iso(now)
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (site_id, seq or 0, ingest.MALFORMED, detail, received))
+            db.execute("UPDATE sites SET last_contact = ? WHERE site_id = ?",
+                       (received, site_id))
+            row = db.execute("SELECT MAX(seq) FROM events WHERE site_id = ?",
+                             (site_id,)).fetchone()
+        return row[0] or 0
+
+    def last_ingest(self) -> str | None:
+        return self._db().execute("SELECT MAX(last_contact) FROM sites").fetchone()[0]
+
     @staticmethod
     def _insert(db, event: dict, applied: bool, received: str) -> None:
         db.execute("INSERT INTO events (site_id, seq, event_id, ticket_id, type, at, hash, "
@@ -189,38 +207,3 @@ class SQLiteStore(ReadsMixin):
                  ticket.get("status"), ticket.get("category"), utc_iso(ticket.get("due_at")),
                  utc_iso(ticket.get("reported_at")), event["seq"]))
         return problem
-
-    # -- dashboard accounts ---------------------------------------------------------
-    def admin_count(self) -> int:
-        return self._db().execute("SELECT COUNT(*) FROM admins").fetchone()[0]
-
-    def add_admin(self, name, pin_hash, now, first=False) -> None:
-        try:
-            with self._write() as db:
-                if first and db.execute("SELECT COUNT(*) FROM admins").fetchone()[0]:
-                    raise NameTaken("setup is closed: an account exists")
-                db.execute("INSERT INTO admins (name_key, name, pin_hash, created_at) "
-                           "VALUES (?, ?, ?, ?)", (name.casefold(), name, pin_hash, utc_iso(now)))
-        except sqlite3.IntegrityError:
-            raise NameTaken(name) from None
-
-    def admin(self, name) -> dict | None:
-        row = self._db().execute("SELECT name, pin_hash, failures, locked_until FROM admins "
-                                 "WHERE name_key = ?", (name.casefold(),)).fetchone()
-        return dict(row) if row else None
-
-    def admin_failed(self, name, max_failures, lock_until) -> str | None:
-        with self._write() as db:
-            row = db.execute("UPDATE admins SET failures = failures + 1 WHERE name_key = ? "
-                             "RETURNING failures", (name.casefold(),)).fetchone()
-            if row is None or row[0] < max_failures:
-                return None
-            until = iso(lock_until)
-            db.execute("UPDATE admins SET failures = 0, locked_until = ? WHERE name_key = ?",
-                       (until, name.casefold()))
-            return until
-
-    def admin_succeeded(self, name) -> None:
-        with self._write() as db:
-            db.execute("UPDATE admins SET failures = 0, locked_until = NULL WHERE name_key = ?",
-                       (name.casefold(),))

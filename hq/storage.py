@@ -22,6 +22,10 @@ class NameTaken(ValueError):
     """An admin account with this name (in any case) exists, or setup is closed."""
 
 
+class UnknownAdmin(LookupError):
+    """No admin account has this name."""
+
+
 class HQStore(Protocol):
     """Everything HQ stores: sites and their keys, events, ticket tables, alarms, admins."""
 
@@ -61,6 +65,15 @@ class HQStore(Protocol):
         site's last contact. Return ``(acked_through, results)`` as PROTOCOL.md says.
         """
 
+    def refuse_batch(self, site_id: str, seq: int | None, detail: str,
+                     now: datetime) -> int:
+        """Record a refused batch's malformed event as an alarm (once per seq) and the
+        site's last contact; store no event. Return the site's highest stored seq."""
+
+    def last_ingest(self) -> str | None:
+        """Return when a site last reached the ingest API (its last contact, UTC ISO),
+        or None if none ever did."""
+
     # -- reading (dashboard) --------------------------------------------------------
     def site_summaries(self, now: datetime) -> list[dict]:
         """Return each site with its counts: open tickets, late repairs, emergencies, alarms."""
@@ -98,7 +111,30 @@ class HQStore(Protocol):
         """
 
     def admin_succeeded(self, name: str) -> None:
-        """Clear the failure count and any lock of an account."""
+        """Clear the failure count and any lock of an account (no write if there is none)."""
+
+    def set_admin_pin(self, name: str, pin_hash: str) -> str:
+        """Give an account a new PIN hash, clear its failures and lock, and end all its
+        sessions, in one transaction; return the account's name.
+
+        :raises UnknownAdmin: if no account has ``name``.
+        """
+
+    # -- dashboard sessions (``common.sessions``: only digests of session ids) ------------
+    def add_admin_session(self, name: str, digest: str, pin_hash: str, now: datetime,
+                          idle_before: datetime) -> bool:
+        """Start a session of account ``name`` unless its PIN hash is no longer
+        ``pin_hash`` (changed while it was being checked); return whether it started.
+        Sessions last seen before ``idle_before`` are deleted on the way."""
+
+    def admin_session(self, digest: str) -> dict | None:
+        """Return ``{name, seen_at}`` of a live session (``seen_at`` UTC ISO), or None."""
+
+    def touch_admin_session(self, digest: str, now: datetime) -> None:
+        """Record that a session was used at ``now``."""
+
+    def end_admin_session(self, digest: str) -> None:
+        """End one session (signing out, or found idle)."""
 
 
 def iter_chain(store: HQStore, site_id: str, page: int = 1000) -> Iterator[tuple]:

@@ -17,6 +17,7 @@ from flask import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from common.config import now_utc
+from common.messages import N_
 from kiosk.tickets import rules
 from sync import protocol
 
@@ -25,6 +26,14 @@ from .storage import HQStore
 
 api = Blueprint("hq_api", __name__)
 bp = Blueprint("hq", __name__)
+
+#: What the dashboard calls each kind of alarm (English msgids).
+ALARM_KINDS = {
+    ingest.CONFLICT: N_("Conflict: HQ holds another record under this number"),
+    ingest.BAD_CHAIN: N_("Broken chain"),
+    ingest.REJECTED: N_("Stored, not applied"),
+    ingest.MALFORMED: N_("Malformed record refused"),
+}
 
 _CHUNK = 64 * 1024
 
@@ -64,6 +73,15 @@ def events(site_id: str):
         batch = ingest.parse_batch(body, site_id)
     except ingest.ApiError as exc:
         return jsonify(error=exc.message), exc.status
+    found = ingest.malformed(batch, site_id)
+    if found:  # a permanent refusal: signed, so the kiosk can trust it and stop resending
+        index, seq, problem = found
+        error = f"event {index} (seq {seq}) is malformed: {problem}"
+        acked_through = store.refuse_batch(site_id, seq, error, now_utc(current_app))
+        status, answer, headers = ingest.answer(
+            key, signature, store.epoch(), acked_through,
+            ingest.refusal_results(batch, index, seq), error)
+        return Response(answer, status, headers)
     acked_through, results = store.ingest_batch(site_id, batch, now_utc(current_app))
     status, answer, headers = ingest.answer(key, signature, store.epoch(), acked_through,
                                             results)

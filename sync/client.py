@@ -71,7 +71,8 @@ def build(settings: Settings, hq_epoch: str | None, events: list[dict],
                                     digest)
     headers = {"Content-Type": "application/json", p.H_KEY_ID: settings.key_id,
                p.H_TIMESTAMP: timestamp, p.H_BODY_SHA256: digest, p.H_SIGNATURE: signature}
-    return Request(path, body, headers, signature, events[0]["seq"], events[-1]["seq"])
+    first, last = (events[0]["seq"], events[-1]["seq"]) if events else (0, 0)  # 0: a probe
+    return Request(path, body, headers, signature, first, last)
 
 
 def send(settings: Settings, request: Request, connect_timeout: float = CONNECT_TIMEOUT,
@@ -108,9 +109,12 @@ def send(settings: Settings, request: Request, connect_timeout: float = CONNECT_
 def verified_answer(settings: Settings, request: Request, reply: Reply) -> dict | None:
     """Return HQ's answer if it is signed under the site key for *this* request, else None.
 
+    A 200, a 409 (a conflict or a broken chain) and a 422 (a malformed event, with the
+    ``error``) are signed; any other status is not an answer.
+
     A captive portal, a proxy's page, a truncated or replayed answer all give None.
     """
-    if reply.status not in (200, 409) or len(reply.body) > p.MAX_BODY_BYTES:
+    if reply.status not in (200, 409, 422) or len(reply.body) > p.MAX_BODY_BYTES:
         return None
     digest = p.body_sha256(reply.body)
     claimed = reply.headers.get(p.H_BODY_SHA256.lower(), "")

@@ -13,7 +13,12 @@ ALARMS = {
     403: N_("HQ refused our key (403): ask HQ to check the site key and the site id."),
     409: N_("HQ holds different records with the same numbers (409, from record %(seq)s): "
             "ask HQ to compare this site's records. Nothing is overwritten."),
+    422: N_("HQ refused a record as malformed (422): tell your IT contact. Nothing is lost; "
+            "the kiosk keeps every record."),
 }
+#: A 422 signed by HQ: it names the record and what is wrong with it.
+MALFORMED = N_("HQ refuses record %(seq)s as malformed (422: %(detail)s): tell your IT "
+               "contact. Nothing is lost; the kiosk keeps every record.")
 SITE_MISMATCH = N_("The sync settings are for site %(configured)s, but this kiosk is site "
                    "%(site)s: correct the settings.")
 LOG_UNREADABLE = N_("This kiosk's own record log could not be read (%(detail)s): run "

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import re
 import secrets
 
 API_PATH = "/api/v1/sites/{site_id}/events"
@@ -15,6 +17,8 @@ MAX_BATCH_EVENTS = 100
 MAX_BATCH_BYTES = 256 * 1024          # what a kiosk sends at most
 MAX_BODY_BYTES = 1024 * 1024          # what HQ accepts at most (413 above)
 MAX_JSON_DEPTH = 16
+
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 H_KEY_ID = "X-FD-Key-Id"
 H_TIMESTAMP = "X-FD-Timestamp"
@@ -64,16 +68,30 @@ def _no_constants(name: str):
     raise BadBody(f"{name} is not allowed")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400: a number JSON allows but no event can hold
+        raise BadBody(f"{text} is out of range")
+    return value
+
+
 def loads(body: bytes):
-    """Parse a body strictly: UTF-8 JSON, no NaN/Infinity, nesting at most MAX_JSON_DEPTH."""
+    """Parse a body strictly: UTF-8 JSON, no NaN/Infinity (nor numbers that overflow to
+    it), no lone surrogate escapes, nesting at most MAX_JSON_DEPTH."""
     try:
-        obj = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        obj = json.loads(body.decode("utf-8"), parse_constant=_no_constants,
+                         parse_float=_finite)
     except RecursionError:  # the C parser stops far deeper nesting safely
         raise BadBody("nested too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadBody(str(exc)) from None
     if _depth(obj) > MAX_JSON_DEPTH:
         raise BadBody("nested too deeply")
+    if _SURROGATE.search(body):  # "\ud800" parses to a str that cannot be encoded
+        try:
+            json.dumps(obj, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise BadBody("a string holds a lone surrogate escape") from None
     return obj
 
 

@@ -3,7 +3,10 @@
 Each round reads the events after the acked mark (``store.events_after``, which holds
 the store's lock only while reading), sends them signed, and moves the mark only on an
 answer verified under the site key. Unknown outcomes back off exponentially with full jitter; refusals
-(400/401/403/409) raise an alarm in plain words and are retried every 10 minutes.
+(400/401/403/409/422) raise an alarm in plain words and are retried every 10 minutes.
+With nothing to send, a round is a probe: an empty signed batch every ``idle_wait``
+seconds, so a recreated HQ database (a new ``hq_epoch``, or HQ's mark below ours) is
+noticed and resent to, or a refusal alarmed, without waiting for the next event.
 A store listener wakes the worker when an event is written; it only sets an Event.
 
 The store is the kiosk's, seen only through ``folder``, ``site_id``, ``listeners``,
@@ -21,10 +24,20 @@ from datetime import datetime, timezone
 from . import client, protocol
 from .events import iso
 from .failpoint import failpoint
-from .messages import ALARMS, LOG_UNREADABLE, NOT_CONFIGURED, SITE_MISMATCH, UNKNOWN
+from .messages import (
+    ALARMS,
+    LOG_UNREADABLE,
+    MALFORMED,
+    NOT_CONFIGURED,
+    SITE_MISMATCH,
+    UNKNOWN,
+)
 from .state import Mark, Settings, load_state, save_state
 
 log = logging.getLogger(__name__)
+
+#: Per-event results that stop the mark before the event (PROTOCOL.md).
+_STOPS = ("conflict", "bad_chain", "malformed")
 
 
 def _msg(text: str, **params) -> dict:
@@ -52,6 +65,8 @@ class SyncWorker:
         self.failures = 0          # unknown outcomes in a row
         self.last_delay: float | None = None
         self.hold = False          # Retry-After or alarm: a new event does not cut the wait
+        self.refused_seq: int | None = None  # HQ's last 422 named this seq malformed
+        self._saved_settings = saved.get("settings")  # as last written for `sync status`
         self.autostart = True
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._forced = self._exit_hook = False
@@ -142,8 +157,9 @@ class SyncWorker:
                                                           protocol.MAX_BATCH_EVENTS))
         except (OSError, ValueError) as exc:
             return self._alarm(now, _msg(LOG_UNREADABLE, detail=str(exc)[:200]))
-        if not events:
-            return self._record(now, self.idle_wait)
+        if self.refused_seq is not None and events and events[0]["seq"] < self.refused_seq:
+            events = [e for e in events if e["seq"] < self.refused_seq]  # what precedes it
+        # no events: an empty batch probes HQ's epoch and mark (PROTOCOL.md)
         request = client.build(settings, self.mark.hq_epoch, events, str(int(now)))
         failpoint("kiosk:batch_built")
         reply = client.send(settings, request, *self.timeouts)
@@ -163,22 +179,37 @@ class SyncWorker:
             problem = _msg(UNKNOWN["server"], status=reply.status)
         else:
             problem = _msg(UNKNOWN["status"], status=reply.status)
-        return self._unknown(problem, reply.retry_after(), now)
+        # a failed probe is tried again within the probe interval: HQ's return is noticed
+        return self._unknown(problem, reply.retry_after(), now,
+                             cap=None if events else self.idle_wait)
 
     def _verified(self, now: float, request, reply, answer: dict) -> float:
         old = self.mark
         bad = next((r["seq"] for r in answer.get("results", []) if isinstance(r, dict)
-                    and r.get("result") in ("conflict", "bad_chain")
-                    and type(r.get("seq")) is int), None)
-        # never past the highest seq sent, nor past an event HQ holds differently
-        top = request.last_seq if bad is None else max(0, min(request.last_seq, bad - 1))
+                    and r.get("result") in _STOPS and type(r.get("seq")) is int), None)
+        # never past the highest seq sent (a probe sent none: our mark), nor past an
+        # event HQ holds differently or refuses
+        sent = request.last_seq or old.acked_through
+        top = sent if bad is None else max(0, min(sent, bad - 1))
         new = Mark(answer["hq_epoch"], min(answer["acked_through"], top))
         if new.hq_epoch != old.hq_epoch and old.hq_epoch is not None:
             log.warning("HQ database changed (epoch %s -> %s): resending from seq %d",
                         old.hq_epoch, new.hq_epoch, new.acked_through + 1)
-        progress = new.acked_through > old.acked_through or new.hq_epoch != old.hq_epoch
+        elif new.acked_through < old.acked_through:
+            log.warning("HQ holds less than it confirmed (seq %d, we had %d): resending",
+                        new.acked_through, old.acked_through)
+        progress = new != old
         alarm, hold, failures = None, False, 0
-        if reply.status == 409 or bad is not None:
+        self.refused_seq = bad if reply.status == 422 else None
+        if reply.status == 422:  # permanent: the event is what it is in our log
+            alarm = _msg(MALFORMED, seq=bad if bad is not None else request.first_seq,
+                         detail=str(answer.get("error") or "")[:300])
+            log.error("sync alarm: %s", alarm["text"] % alarm["params"])
+            if bad is not None and bad > request.first_seq:
+                delay = 0.0  # send what precedes it at once; the alarm stays until then
+            else:
+                hold, delay = True, self.alarm_retry
+        elif reply.status == 409 or bad is not None:
             alarm = _msg(ALARMS[409], seq=bad if bad is not None else request.first_seq)
             hold, delay = True, self.alarm_retry
             log.error("sync alarm: %s", alarm["text"] % alarm["params"])
@@ -213,9 +244,12 @@ class SyncWorker:
             delay = max(delay, min(retry_after, self.backoff_cap))
         return delay
 
-    def _unknown(self, problem: dict, retry_after: float | None, now: float | None = None) -> float:
+    def _unknown(self, problem: dict, retry_after: float | None, now: float | None = None,
+                 cap: float | None = None) -> float:
         self.failures += 1
         delay = self.backoff_delay(self.failures, retry_after)
+        if cap is not None:
+            delay = max(min(delay, cap), min(retry_after or 0, self.backoff_cap))
         return self._record(self.clock() if now is None else now, delay,
                             hold=retry_after is not None, online=False, error=problem)
 
@@ -228,7 +262,8 @@ class SyncWorker:
         """Remember a round's outcome and when the next is due; save it if it changed."""
         self.last_delay, self.hold = delay, hold
         with self._guard:
-            changed = any(self._info.get(k) != v for k, v in fields.items())
+            changed = (any(self._info.get(k) != v for k, v in fields.items())
+                       or self._saved_settings != self.settings.public())
             self._info.update(fields, next_attempt=_iso(now + delay) if delay else None)
             if fields:
                 self._info["last_attempt"] = _iso(now)
@@ -243,7 +278,9 @@ class SyncWorker:
     def _save(self, mark: Mark, info: dict) -> None:
         """Write the mark and the status, with the settings in use (not the key) for
         ``sync status``, which cannot see the server's start options."""
-        save_state(self.store.folder, mark, {**info, "settings": self.settings.public()})
+        public = self.settings.public()
+        save_state(self.store.folder, mark, {**info, "settings": public})
+        self._saved_settings = public
 
     # -- status ---------------------------------------------------------------------
     def status(self) -> dict:

@@ -269,6 +269,37 @@ def test_a_recreated_hq_database_gets_everything_again_without_duplicates(tmp_pa
         proxy.close()
 
 
+def test_a_wiped_hq_restored_with_the_kept_key_gets_everything_from_an_idle_kiosk(tmp_path):
+    site = "restore"
+    hq = HQ(tmp_path / "hq-data", tmp_path / "hq.log")
+    kept = add_site_cli(hq.data, site)  # the key id and secret the manager kept
+    kiosk = Kiosk(tmp_path / "data", tmp_path / "kiosk.log", site, hq.url, kept)
+    try:
+        hq.start()
+        kiosk.start(KIOSK_SYNC_IDLE_PROBE="0.5")
+        submit(kiosk.port, 3)
+        kiosk.wait_drained()
+        old_epoch, synced = load_state(kiosk.data)[0].hq_epoch, kiosk.mark()
+        hq.kill()
+        shutil.rmtree(hq.data)  # HQ's database is lost
+        restored = subprocess.run(
+            [sys.executable, "run.py", "hq", "site", "add", site, "--name", "Restored",
+             "--key-id", kept["key_id"], "--key-secret-stdin", "--data", str(hq.data)],
+            cwd=ROOT, env=base_env(), input=kept["secret"] + "\n", capture_output=True,
+            text=True, timeout=30)
+        assert restored.returncode == 0 and kept["secret"] not in restored.stdout, restored
+        hq.start()
+        # nothing new at the kiosk: its idle probe finds the new epoch and resends all of it
+        assert wait_until(lambda: hq_last(hq.data, site) == synced, 15), kiosk.tail()
+        health = kiosk.wait_drained()
+        assert health["sync"]["online"] and kiosk.mark() == synced
+        counts = check("HQ wiped, key restored", kiosk.data, hq.data, old_mark=synced)
+        assert counts["hq_epoch"] != old_epoch and counts["hq_events"] == synced
+    finally:
+        kiosk.kill()
+        hq.kill()
+
+
 # -- the kiosk's clock days off ---------------------------------------------------------------------
 @pytest.mark.parametrize("days", [3, -3])
 def test_a_kiosk_clock_days_off_syncs_in_order(hq_main, tmp_path, days):

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
+from datetime import datetime, timezone
 
 import pytest
 from helpers import csrf_token, sign_in
+from waitress import create_server
 
+from hq import create_hq_app
 from kiosk import create_app
+from sync.protocol import new_key
 from kiosk.store import Store
 from sync.state import (Mark, Settings, check_settings, effective_settings, load_saved_settings,
                         load_state, read_last_seq, save_settings, save_state)
@@ -221,3 +226,58 @@ def test_sync_now_from_the_shell_says_what_is_missing(tmp_path, monkeypatch, run
     result = runner.invoke("sync", "now", "--data", str(tmp_path / "data"))
     assert result.exit_code == 1 and "not set up" in result.output
     assert "events waiting:   2" in result.output
+
+
+def test_sync_status_reports_the_start_flags_when_only_the_key_is_in_the_environment(
+        tmp_path, monkeypatch, runner):
+    for var in ("KIOSK_HQ_URL", "KIOSK_SITE_ID", "KIOSK_HQ_KEY_ID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KIOSK_HQ_KEY", KEY)
+    data = tmp_path / "data"
+    # as `run.py --hq-url ... --hq-key-id ...` starts it: flags the shell cannot see
+    app = create_app({"TESTING": True, "DATA_DIR": str(data), "SECRET_KEY": "t",
+                      "SITE_ID": "campus-a", "HQ_URL": "http://127.0.0.1:9", "HQ_KEY_ID": "k-7"})
+    try:
+        worker = app.extensions["sync_worker"]
+        assert worker.settings.configured
+        worker.run_once()  # nobody listens on port 9: offline
+        result = runner.invoke("sync", "status", "--data", str(data))
+    finally:
+        app.extensions["kiosk_store"].close()
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:9 (key id k-7, key set)" in result.output, result.output
+    assert "connection:       offline" in result.output and "not set up" not in result.output
+    assert KEY not in result.output and KEY not in (data / "sync.json").read_text()
+
+
+def test_a_malformed_record_is_an_alarm_in_plain_words_on_the_page_and_in_sync_status(
+        app, client, store, runner):
+    hq_app = create_hq_app({"TESTING": True, "DATA_DIR": str(store.folder.parent / "hq")})
+    key_id, secret = new_key()
+    hq_app.extensions["hq_store"].add_site(store.site_id, "A", key_id, secret,
+                                           datetime.now(timezone.utc))
+    server = create_server(hq_app, host="127.0.0.1", port=0, threads=2,
+                           asyncore_loop_timeout=0.05)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        bad = store.append([{"ticket_id": None, "type": "locations_imported",
+                             "at": "2026-11-28T02:00:00+00:00", "actor": {"role": 5},
+                             "data": {"rows": []}}])[0]["seq"]
+        worker = app.extensions["sync_worker"]
+        worker.settings = Settings(f"http://127.0.0.1:{server.effective_port}",
+                                   store.site_id, key_id, secret)
+        delays = [worker.run_once() for _ in range(3)]
+    finally:
+        server.close()
+        thread.join(5)
+        hq_app.extensions["hq_store"].close()
+    assert delays[-1] == worker.alarm_retry and worker.mark.acked_through == bad - 1
+    sign_in(app, client, name="Wang Fang", role="manager")
+    page = client.get("/staff/sync").get_data(as_text=True)
+    assert f"总部因格式错误拒收第 {bad} 条记录（422：" in page and "actor.role" in page
+    client.get("/lang/en")
+    page = client.get("/staff/sync").get_data(as_text=True)
+    assert f"HQ refuses record {bad} as malformed (422: event 0 (seq {bad})" in page
+    result = runner.invoke("sync", "status", "--data", str(store.folder))
+    assert f"ALARM:            HQ refuses record {bad} as malformed" in result.output

@@ -35,13 +35,21 @@ def _site_id(data_dir: Path) -> str:
         return "?"
 
 
+def shown_settings(here: dict, used) -> dict:
+    """Return the settings to report: what the kiosk's worker last ran with (``used``,
+    start options included, which this shell cannot see), each field it left empty
+    taken from what this shell sees (``here``)."""
+    if not isinstance(used, dict):
+        return here
+    shown = {k: used.get(k) or here.get(k) for k in ("hq_url", "site_id", "key_id")}
+    return {**shown, "key_set": bool(used.get("key_set") or here.get("key_set"))}
+
+
 def status_lines(data_dir: Path) -> list[str]:
     """Return ``sync status``'s report in plain words."""
     mark, info = load_state(data_dir)
-    settings = effective_settings(data_dir, _config(data_dir)).public()
-    used = info.get("settings")  # what the worker last ran with (start options included)
-    if isinstance(used, dict) and used.get("key_set") and not settings["key_set"]:
-        settings = used
+    settings = shown_settings(effective_settings(data_dir, _config(data_dir)).public(),
+                              info.get("settings"))
     last_seq = read_last_seq(data_dir)
     if not (settings.get("hq_url") and settings.get("key_id") and settings.get("key_set")):
         connection = "not set up (a manager enters the HQ address and key on the console)"

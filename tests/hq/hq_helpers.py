@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import CHEAP_PINS, Clock, csrf_token, post_sign_in  # noqa: F401 (csrf_token)
 
 from common.pins import PinHasher
-from hq.auth import add_account
+from hq.accounts import add_account
 from hq.database import DB_NAME
 from kiosk.eventlog import EventLog
 from sync import protocol

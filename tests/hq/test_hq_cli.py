@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -141,3 +142,64 @@ def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_pat
     assert proc.returncode == 0, out
     assert "stopped" in out
     assert (tmp_path / "hq" / "hq.sqlite3").exists()
+
+
+# -- restoring a kept key after HQ's database was lost ---------------------------------------
+def test_a_site_is_restored_with_its_kept_key_read_from_stdin(tmp_path, hq):
+    kept = _key(hq("site", "add", "campus-a", "--name", "A").output)
+    (tmp_path / "hq" / "hq.sqlite3").unlink()  # HQ's database is lost
+    result = hq("site", "add", "campus-a", "--name", "A", "--key-id", kept["key_id"],
+                "--key-secret-stdin", input=kept["secret"] + "\n")
+    assert result.exit_code == 0, result.output
+    assert kept["secret"] not in result.output and kept["key_id"] in result.output
+    store = open_store(tmp_path / "hq")
+    try:
+        assert store.key(kept["key_id"]) == {"site_id": "campus-a", "key_id": kept["key_id"],
+                                             "secret": kept["secret"], "revoked": 0}
+    finally:
+        store.close()
+    # both halves needed; a short secret or another site's key id is refused
+    assert hq("site", "add", "b", "--name", "B", "--key-id", "k-1").exit_code == 2
+    assert hq("site", "add", "b", "--name", "B", "--key-secret-stdin",
+              input=kept["secret"] + "\n").exit_code == 2
+    short = hq("site", "add", "b", "--name", "B", "--key-id", "k-2", "--key-secret-stdin",
+               input="too-short\n")
+    assert short.exit_code == 1 and "32-256 characters" in short.output
+    taken = hq("site", "add", "b", "--name", "B", "--key-id", kept["key_id"],
+               "--key-secret-stdin", input="y" * 43 + "\n")
+    assert taken.exit_code == 1 and "campus-a's" in taken.output
+    # rekey back to the kept key after a new one was made
+    hq("site", "rekey", "campus-a")
+    again = hq("site", "rekey", "campus-a", "--key-id", kept["key_id"], "--key-secret-stdin",
+               input=kept["secret"] + "\n")
+    assert again.exit_code == 0 and kept["secret"] not in again.output
+    store = open_store(tmp_path / "hq")
+    try:
+        assert store.key(kept["key_id"])["secret"] == kept["secret"]
+    finally:
+        store.close()
+
+
+def test_exported_keys_are_private_and_restore_a_wiped_hq(tmp_path, hq):
+    a = _key(hq("site", "add", "campus-a", "--name", "Campus A").output)
+    b = _key(hq("site", "add", "campus-b", "--name", "Campus B").output)
+    hq("site", "revoke", "campus-b")
+    backup = tmp_path / "keys.json"
+    result = hq("site", "export-keys", str(backup))
+    assert result.exit_code == 0 and "WARNING" in result.output and "secret" in result.output
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert a["secret"] not in result.output
+    (tmp_path / "hq" / "hq.sqlite3").unlink()
+    restored = hq("site", "import-keys", str(backup))
+    assert restored.exit_code == 0 and "restored 2 sites" in restored.output
+    store = open_store(tmp_path / "hq")
+    try:
+        assert store.key(a["key_id"])["secret"] == a["secret"]
+        assert store.key(b["key_id"])["revoked"] == 1  # a revoked key stays revoked
+        assert [s["name"] for s in store.sites()] == ["Campus A", "Campus B"]
+    finally:
+        store.close()
+    again = hq("site", "import-keys", str(backup))  # safe to run twice
+    assert "restored 0 sites" in again.output and "campus-a, campus-b" in again.output
+    (tmp_path / "junk.json").write_text('{"sites": [{"site_id": 1}]}')
+    assert hq("site", "import-keys", str(tmp_path / "junk.json")).exit_code == 1

@@ -13,7 +13,7 @@ from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, sign_in
 from hq.ingest import verify_site_chain
 from hq.database import DB_NAME
 
-PUBLIC = {"hq_auth.login", "hq_auth.setup", "static"}
+PUBLIC = {"hq_auth.login", "hq_auth.setup", "static", "hq_i18n.switch", "hq_health.healthz"}
 
 
 def _url(rule) -> str:
@@ -41,6 +41,7 @@ def test_every_page_but_sign_in_setup_and_the_api_needs_a_signed_in_account(hq, 
 
 @pytest.mark.production_pins
 def test_first_run_opens_setup_once_and_signs_the_new_account_in(client, store):
+    client.get("/lang/en")
     assert client.get("/").headers["Location"].startswith("/login")
     assert client.get("/login").headers["Location"] == "/setup"
     token = csrf_token(client, "/setup")
@@ -77,6 +78,7 @@ def test_five_wrong_pins_lock_the_account_for_five_minutes(hq, client, store, cl
 
 def test_an_unknown_name_and_a_wrong_pin_read_the_same(hq, client, store):
     sign_in(hq.test_client(), store)
+    client.get("/lang/en")
     token = csrf_token(client, "/login")
     unknown = client.post("/login", data={"csrf_token": token, "name": "Nobody", "pin": PIN})
     wrong = client.post("/login", data={"csrf_token": token, "name": "Zhao Min", "pin": "111111"})
@@ -87,6 +89,7 @@ def test_an_unknown_name_and_a_wrong_pin_read_the_same(hq, client, store):
 
 def test_dashboard_forms_need_a_csrf_token(hq, client, store):
     sign_in(hq.test_client(), store)
+    client.get("/lang/en")
     response = client.post("/login", data={"name": "Zhao Min", "pin": PIN})
     assert response.status_code == 400 and "expired" in response.get_data(as_text=True)
 
@@ -149,6 +152,7 @@ def two_sites(hq, client, store, kiosk, tmp_path, clock):
     site_b.act("b-1", "closed", {"reason": "withdrawn"})
     push(client, key_b, site_b.events)
     sign_in(client, store)
+    client.get("/lang/en")  # the words these tests read; Chinese is tested in test_hq_i18n
     return kiosk
 
 

@@ -233,16 +233,24 @@ def _bad_requests(key, other_key, revoked_key, events):
         "not-an-object": b"[]",
         "events-not-a-list": protocol.dumps({"site_id": "site-a", "events": {}}),
         "body-site-mismatch": batch("site-b", events),
+        "lone-surrogate": good.replace(b'"x"', b'"\\udc00"', 1),
+        "float-overflow": good.replace(b'"x"', b"1e400", 1),
+        "over-100-events": batch("site-a", events * 101),
+    }
+    for name, body in signed.items():
+        yield name, 400, body, headers_for(key, body), None
+    malformed = {  # a signed 422 (a permanent refusal) and a "malformed" alarm
         "event-site-mismatch": batch("site-a", [{**events[0], "site_id": "site-b"}]),
         "missing-field": batch("site-a", [{k: v for k, v in events[0].items() if k != "hash"}]),
         "seq-not-int": batch("site-a", [{**events[0], "seq": "1"}]),
         "seq-bool": batch("site-a", [{**events[0], "seq": True}]),
         "seq-zero": batch("site-a", [{**events[0], "seq": 0}]),
         "seq-huge": batch("site-a", [{**events[0], "seq": 10 ** 30}]),
-        "over-100-events": batch("site-a", events * 101),
+        "category-a-list": batch("site-a", [{**events[0], "data": {
+            **events[0]["data"], "category": ["repair"]}}]),
     }
-    for name, body in signed.items():
-        yield name, 400, body, headers_for(key, body), None
+    for name, body in malformed.items():
+        yield name, 422, body, headers_for(key, body), None
 
 
 BAD_IDS = [case[0] for case in _bad_requests(
@@ -266,7 +274,14 @@ def test_a_refused_request_changes_nothing_at_hq(hq, client, store, kiosk, case)
     response = post(client, key, body, site_id=url_site or "site-a", headers=headers)
     assert response.status_code == status, response.get_data(as_text=True)
     assert "error" in response.get_json()
-    assert dump(hq) == before
+    if status != 422:
+        assert dump(hq) == before
+        return
+    untouched = ("meta", "events", "tickets", "admins")
+    assert dump(hq, untouched) == {t: before[t] for t in untouched}
+    assert verify_answer(response, key, headers[protocol.H_SIGNATURE])
+    assert response.get_json()["acked_through"] == 1
+    assert [a["kind"] for a in store.alarms("site-a")] == ["malformed"]
 
 
 def test_an_oversized_body_is_refused_by_content_length_before_reading(hq, client, store):

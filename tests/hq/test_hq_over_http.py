@@ -154,3 +154,107 @@ def test_bad_requests_over_http_leave_hq_unchanged(hq_main, tmp_path):
     finally:
         db.close()
     assert alarms == [(2, "conflict"), (unknown[0]["seq"], "rejected")]
+
+
+# -- malformed events: a permanent refusal (4xx), never a 5xx ------------------------------
+_NOT = {  # a value of each JSON kind; a case takes those of a kind the field does not allow
+    "null": None, "int": 7, "float": 1.5, "bool": True, "list": ["repair"], "object": {"a": 1},
+    "string": "x"}
+_ALLOWED = {"site_id": {"string"}, "seq": {"int"}, "event_id": {"string"},
+            "ticket_id": {"string", "null"}, "type": {"string"}, "at": {"string"},
+            "actor": {"object"}, "data": {"object"}, "prev_hash": {"string"},
+            "hash": {"string"}}
+_REPORTED = {**{f: {"string"} for f in ("number", "token", "day", "category", "channel")},
+             **{f: {"string", "null"} for f in ("location", "description", "name", "phone",
+                                                "preferred_at", "due_at", "request_id")}}
+
+
+def _malformed_cases(reported: dict, follow: dict) -> list[tuple[str, dict]]:
+    """(name, event) pairs: the valid ``reported``/``follow`` partials with one field of
+    the wrong type (or shape); each would be the next event of the site's chain."""
+    cases = []
+    for field, allowed in _ALLOWED.items():
+        for kind, value in _NOT.items():
+            if kind not in allowed:
+                cases.append((f"{field}={kind}", {"envelope": {field: value}}))
+    for field, allowed in _REPORTED.items():
+        for kind, value in _NOT.items():
+            if kind not in allowed:
+                cases.append((f"reported.data.{field}={kind}",
+                              {"base": reported, "data": {field: value}}))
+    cases += [(f"reported.data.{f} missing", {"base": reported, "drop": f})
+              for f in ("number", "token", "day", "category", "channel")]
+    odd = [("site_id", "other-site"), ("seq", 0), ("seq", -3), ("seq", 2 ** 60),
+           ("type", ""), ("at", "yesterday"), ("hash", "not-hex"), ("prev_hash", "A" * 64),
+           ("actor", {"name": "no role"}), ("actor", {"role": "x", "name": ["Li"]}),
+           ("actor", {"role": 5})]
+    cases += [(f"{field}={value!r}"[:60], {"envelope": {field: value}}) for field, value in odd]
+    for kind, data in [("amended", {"description": "new text"}),
+                       ("amended", {"description": {"new": "only new"}}),
+                       ("amended", {"description": {"old": 1, "new": "x"}}),
+                       ("amended", {"category": {"old": "repair", "new": ["other"]}}),
+                       ("closed", {}), ("closed", {"reason": ["done"]}),
+                       ("closed", {"reason": None}), ("noted", {"text": 5}),
+                       ("noted", {"text": {"a": "b"}}), ("noted", {})]:
+        cases.append((f"{kind} {data!r}"[:60], {"base": {**follow, "type": kind}, "data": data,
+                                                "replace": True}))
+    return cases
+
+
+def test_every_malformed_event_is_refused_4xx_over_http_and_alarmed(hq_main, tmp_path):
+    key = add_site_api(hq_main.data, "fuzz-a")
+    kiosk_dir = tmp_path / "kiosk-fuzz"
+    store = Store(kiosk_dir, site_id="fuzz-a")
+    try:
+        first = store.append(bulk_partials(6))  # one ticket's whole life, seqs 1..6
+        reported = next(e for e in first if e["type"] == "reported")
+        last = first[-1]
+    finally:
+        store.close()
+    settings = Settings(f"http://{HOST}:{hq_main.port}", "fuzz-a", key["key_id"], key["secret"])
+    good = client.build(settings, None, first, "1")
+    assert _post(hq_main.port, "fuzz-a", good.body, good.headers).status == 200
+    partial = {k: reported[k] for k in ("ticket_id", "type", "at", "actor", "data")}
+    follow = {**partial, "type": "noted", "data": {"text": "a note"}, "ticket_id": "t-other"}
+    before = _dump(hq_main.data, ("events", "tickets"))
+    statuses = {}
+    for name, case in _malformed_cases(partial, follow):
+        base = dict(case.get("base", partial))
+        if "data" in case:
+            base["data"] = dict(case["data"]) if case.get("replace") else {**base["data"],
+                                                                            **case["data"]}
+        if "drop" in case:
+            base["data"] = {k: v for k, v in base["data"].items() if k != case["drop"]}
+        event = {**base, "site_id": "fuzz-a", "seq": last["seq"] + 1,
+                 "event_id": f"fuzz-a:{last['seq'] + 1}", "prev_hash": last["hash"]}
+        event.update(case.get("envelope", {}))
+        if "hash" not in case.get("envelope", {}):
+            event["hash"] = event_hash(event)  # a correctly chained event: only the field is bad
+        body = client.build(settings, None, [event], "2").body
+        reply = _post(hq_main.port, "fuzz-a", body, _signed(key, body))
+        statuses[name] = reply.status
+        assert 400 <= reply.status < 500, (name, reply.status, reply.body[:300])
+        assert "error" in json.loads(reply.body), name
+    assert len(statuses) > 80 and set(statuses.values()) == {422}, statuses
+    # the issue's case, as a kiosk sees it: a signed 422 that names the record and the field
+    bad = {**partial, "site_id": "fuzz-a", "seq": last["seq"] + 1,
+           "event_id": f"fuzz-a:{last['seq'] + 1}", "prev_hash": last["hash"],
+           "data": {**partial["data"], "category": ["repair"]}}
+    bad["hash"] = event_hash(bad)
+    request = client.build(settings, None, [bad], "3")
+    reply = _post(hq_main.port, "fuzz-a", request.body, request.headers)
+    answer = client.verified_answer(settings, request, reply)
+    assert reply.status == 422 and answer is not None, reply.body[:300]
+    assert answer["results"] == [{"seq": 7, "result": "malformed"}]
+    assert "data.category must be a string" in answer["error"] and answer["acked_through"] == 6
+    # a lone surrogate (no kiosk can hash it) is a malformed body: 400, never a 500
+    raw = json.dumps({"site_id": "fuzz-a", "hq_epoch": None,
+                      "events": [{**bad, "data": {**partial["data"], "name": "\ud800"}}]}).encode()
+    assert _post(hq_main.port, "fuzz-a", raw, _signed(key, raw)).status == 400
+    assert _dump(hq_main.data, ("events", "tickets")) == before  # nothing stored
+    db = open_hq_readonly(hq_main.data)
+    try:
+        kinds = {k for (k,) in db.execute("SELECT kind FROM alarms WHERE site_id = 'fuzz-a'")}
+    finally:
+        db.close()
+    assert kinds == {"malformed"}
