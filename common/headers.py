@@ -10,14 +10,18 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
        "object-src 'none'")
 
 
+#: Set on every response, as they are (a list, extended in one step per response).
+STATIC_HEADERS = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                  ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY")]
+#: What an HTML page varies by: htmx asks for partials of the same address.
+HTML_VARY = ("HX-Request", "HX-Trigger", "Cookie")
+
+
 def set_headers(response):
     """Lock pages to this server, keep tokens out of referrers, never cache personal data."""
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.extend(STATIC_HEADERS)
     if response.mimetype == "text/html":
         # the next visitor must not find the last one's entry behind the Back button
         response.headers["Cache-Control"] = "no-store"
-        response.vary.update(["HX-Request", "HX-Trigger", "Cookie"])
+        response.vary.update(HTML_VARY)
     return response
