@@ -44,6 +44,8 @@ def test_first_run_setup_creates_the_manager_and_signs_them_in(page: Page, make_
     # two different PINs: told so next to the second, the name kept, nobody created
     expect(page.locator("#pin_again-error")).to_have_text("两次输入的密码不一致。")
     expect(page.get_by_label("经理姓名")).to_have_value("李娜")
+    # the cursor waits in the field to fix (and has got there before anything is typed)
+    expect(page.get_by_label("再次输入密码")).to_be_focused()
     assert server.app.extensions["staff_directory"].all() == []
 
     page.get_by_label(re.compile(r"^密码")).fill("8642")
