@@ -11,7 +11,7 @@ from . import errors, health, i18n
 from .config import load_config
 from .extensions import babel, csrf, htmx, init_store
 from .locations.service import ensure_demo
-from .qr import qr_svg
+from .qr import loopback_qr_base, qr_svg
 from .security import init_security
 from .staff.auth import init_staff
 from .staff.blueprints import bp as staff_bp
@@ -57,7 +57,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = i18n.local_time
     app.jinja_env.filters["location_name"] = i18n.location_name
     app.jinja_env.globals.update(
-        qr_svg=qr_svg, html_lang=i18n.html_lang, other_language=i18n.other_language,
+        qr_svg=qr_svg, loopback_qr_base=loopback_qr_base,
+        html_lang=i18n.html_lang, other_language=i18n.other_language,
         LANGUAGES=i18n.LANGUAGES,
         CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
         CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
