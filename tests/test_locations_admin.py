@@ -273,7 +273,7 @@ def test_posters_show_one_qr_code_per_active_place_carrying_its_q_url(desk, stor
     response = desk.client.get("/staff/places/posters")
     assert response.status_code == 200
     html = html_of(response)
-    assert html.count("<svg") == len(active) == 7
+    assert html.count('<svg class="qr"') == len(active) == 7
     for place in active:
         url = f"{BASE}/q/{place['code']}"
         assert str(qr_svg(url)) in html  # the code encodes exactly this URL
@@ -285,7 +285,7 @@ def test_posters_show_one_qr_code_per_active_place_carrying_its_q_url(desk, stor
 def test_a_poster_url_starts_a_report_at_that_place(desk, app):
     app.config["PUBLIC_BASE_URL"] = BASE
     html = html_of(desk.client.get("/staff/places/posters", query_string={"code": "DEMO-T1-201"}))
-    assert html.count("<svg") == 1
+    assert html.count('<svg class="qr"') == 1
     url = re.search(r'<p class="poster-url">([^<]+)</p>', html).group(1)
     assert url == f"{BASE}/q/DEMO-T1-201"
     phone = app.test_client()
@@ -312,19 +312,19 @@ def import_places(store, clock, buildings: dict[str, int]) -> None:
 def test_posters_come_a_page_at_a_time(desk, store, clock):
     import_places(store, clock, {"B1": 45, "B2": 5})  # 50 places: pages of 20, 20 and 10
     first = html_of(desk.client.get("/staff/places/posters"))
-    assert first.count("<svg") == service.POSTERS_PER_PAGE == 20
+    assert first.count('<svg class="qr"') == service.POSTERS_PER_PAGE == 20
     assert "Page 1 of 3: 50 places in all, 20 posters on this page." in first
     assert 'rel="next" href="/staff/places/posters?page=2"' in first and 'rel="prev"' not in first
     last = html_of(desk.client.get("/staff/places/posters?page=3"))
-    assert last.count("<svg") == 10 and "/q/B2-0004" in last and 'rel="next"' not in last
-    assert html_of(desk.client.get("/staff/places/posters?page=99")).count("<svg") == 10
-    assert html_of(desk.client.get("/staff/places/posters?page=x")).count("<svg") == 20
+    assert last.count('<svg class="qr"') == 10 and "/q/B2-0004" in last and 'rel="next"' not in last
+    assert html_of(desk.client.get("/staff/places/posters?page=99")).count('<svg class="qr"') == 10
+    assert html_of(desk.client.get("/staff/places/posters?page=x")).count('<svg class="qr"') == 20
 
 
 def test_posters_of_one_building(desk, store, clock):
     import_places(store, clock, {"B1": 45, "B2": 5})
     html = html_of(desk.client.get("/staff/places/posters?building=B2"))
-    assert html.count("<svg") == 5 and "/q/B1-" not in html
+    assert html.count('<svg class="qr"') == 5 and "/q/B1-" not in html
     assert '<option value="B2" selected>B2</option>' in html
     assert "Page 1 of 1: 5 places in all" in html
 
@@ -332,7 +332,7 @@ def test_posters_of_one_building(desk, store, clock):
 def test_thousands_of_places_still_print_one_page_per_request(desk, store, clock):
     import_places(store, clock, {f"B{b}": 250 for b in range(8)})  # 2,000 places
     html = html_of(desk.client.get("/staff/places/posters"))
-    assert html.count("<svg") == 20 and "Page 1 of 100: 2000 places in all" in html
+    assert html.count('<svg class="qr"') == 20 and "Page 1 of 100: 2000 places in all" in html
     assert 'rel="next" href="/staff/places/posters?page=2"' in html
 
 

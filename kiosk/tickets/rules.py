@@ -21,23 +21,23 @@ class Category:
     code: str
     letter: str
     label: str
-    icon: str
+    icon: str  # a Lucide icon's name (static/vendor/lucide/icons.svg)
     next_step: str  # what happens next, told on the receipt
 
 
 CATEGORIES = {c.code: c for c in (
-    Category("repair", "R", N_("Repair"), "🔧",
+    Category("repair", "R", N_("Repair"), "wrench",
              N_("Maintenance will be on site within 30 minutes.")),
-    Category("complaint", "C", N_("Complaint"), "📣",
+    Category("complaint", "C", N_("Complaint"), "megaphone",
              N_("The customer-service manager will review it, and we will call you back "
                 "with the result. Thank you for telling us.")),
-    Category("inquiry", "Q", N_("Inquiry"), "💬",
+    Category("inquiry", "Q", N_("Inquiry"), "message-circle-question-mark",
              N_("The front desk will answer you today.")),
-    Category("suggestion", "S", N_("Suggestion"), "💡",
+    Category("suggestion", "S", N_("Suggestion"), "lightbulb",
              N_("Thank you. The front desk will pass it on to whoever is concerned.")),
-    Category("emergency", "E", N_("Emergency"), "🚨",
+    Category("emergency", "E", N_("Emergency"), "siren",
              N_("Staff have been alerted now. If life is in danger call 110 / 119 / 120.")),
-    Category("other", "O", N_("Other"), "📝",
+    Category("other", "O", N_("Other"), "notepad-text",
              N_("The front desk will look at it today and follow it up.")),
 )}
 
@@ -160,6 +160,7 @@ MANAGERS = frozenset({"manager"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "confirm": DESK, "amend": DESK, "note": DESK, "acknowledge": DESK, "close": DESK,
     "record": DESK,            # record a phone call or a walk-in (R1, R2)
+    "dismiss_draft": DESK,     # drop a visitor's abandoned entry from the queue (R3)
     "edit_locations": DESK,    # add, rename, retire, import places (R17)
     "manage_staff": MANAGERS,  # add and disable staff accounts
     "configure_sync": MANAGERS,  # the connection to HQ

@@ -17,7 +17,16 @@ CONTROLS = """() => [...document.querySelectorAll(
   .filter(c => c.w > 0 && c.h > 0)"""
 
 
+#: The icons a <use> could not draw from the sprite (an empty box instead of an icon).
+BLANK_ICONS = """() => [...document.querySelectorAll('svg.icon use')]
+  .filter(use => !(use.getBBox().width > 0)).map(use => use.getAttribute('href'))"""
+
+
 def check_screen(page: Page, name: str, problems: list) -> None:
+    page.wait_for_load_state("load")
+    blank = page.evaluate(BLANK_ICONS)
+    if blank:
+        problems.append(f"{name}: icons not drawn: {blank}")
     width = page.viewport_size["width"]
     scroll = page.evaluate("document.documentElement.scrollWidth")
     if scroll > width:
