@@ -86,7 +86,7 @@ def test_an_emergency_is_pinned_with_an_alarm_until_acknowledged(visitor, desk, 
     visitor.report(category="emergency")
     emergency = next(t for t in store.open_tickets() if t["category"] == "emergency")
     html = desk.get("/staff/").get_data(as_text=True)
-    first_row = re.search(r"<tr class=\"([^\"]*)\">\s*<td><a [^>]*>([^<]+)<", html)
+    first_row = re.search(r"<tr class=\"([^\"]*)\">\s*<td[^>]*><a [^>]*>([^<]+)<", html)
     assert "alarm" in first_row.group(1) and first_row.group(2) == emergency["number"]
     post(desk, f"/staff/t/{emergency['id']}/acknowledge")
     assert "alarm-badge" not in desk.get("/staff/").get_data(as_text=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from helpers import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "common" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
@@ -85,3 +86,21 @@ def test_times_are_shown_in_the_sites_zone_naive_ones_taken_as_utc(app):
         assert local_time("2026-11-28T16:30:00+00:00") == "2026-11-29 00:30"
         assert local_time(datetime(2026, 11, 28, 16, 30), "time") == "00:30"
         assert local_time(None) == ""
+
+
+def test_html_lang_comes_back_to_chinese_on_the_start_screen_and_a_staff_page(app, client):
+    """The start screen is cached per language: switching back must not serve the English
+    page (or its ``<html lang="en">``) again; staff pages follow the same choice."""
+    def page(path):
+        return client.get(path).get_data(as_text=True)
+
+    for path in ("/", "/staff/"):
+        if path == "/staff/":
+            sign_in(app, client)
+        assert '<html lang="zh-CN">' in page(path)
+        client.get("/lang/en", query_string={"next": path})
+        assert '<html lang="en">' in page(path)
+        assert client.get("/lang/zh_CN", query_string={"next": path}).status_code == 303
+        html = page(path)
+        assert '<html lang="zh-CN">' in html and 'English</a>' in html
+        assert '<html lang="en">' not in html

@@ -16,6 +16,7 @@ MAY = {
     "confirm": (True, True, False), "amend": (True, True, False),
     "note": (True, True, False), "acknowledge": (True, True, False),
     "close": (True, True, False), "record": (True, True, False),
+    "dismiss_draft": (True, True, False),
     "edit_locations": (True, True, False),
     "manage_staff": (False, True, False), "configure_sync": (False, True, False),
 }

@@ -75,8 +75,24 @@ def index():
     context = {"rows": rows, "filters": filters, "now": _now()}
     if htmx.trigger == "queue-rows":
         return render_template("staff/_queue_rows.html", **context)
-    return render_template("staff/queue.html", drafts=store.all_drafts(),
+    drafts = queue.typed_drafts(store)
+    shown = len(drafts) if request.args.get("drafts") == "all" else queue.DRAFTS_SHOWN
+    return render_template("staff/queue.html", drafts=drafts[:shown],
+                           drafts_more=len(drafts) - len(drafts[:shown]),
+                           may_dismiss=rules.may(current_staff()["role"], "dismiss_draft"),
                            locations=store.locations(), **context)
+
+
+@bp.post("/drafts/<draft_id>/dismiss")
+@permission_required("dismiss_draft")
+def dismiss_draft(draft_id: str):
+    """Drop a visitor's abandoned entry from the queue (a draft is no record: no event).
+
+    Sent again, the draft is already gone and the answer is the same.
+    """
+    get_store().discard_draft(draft_id[:40])
+    back = {"drafts": "all"} if request.form.get("drafts") == "all" else {}
+    return redirect(url_for(".index", **back), 303)
 
 
 @bp.get("/ping")

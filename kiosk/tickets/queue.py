@@ -11,9 +11,13 @@ from zoneinfo import ZoneInfo
 
 from ..locations.service import location_name
 from ..store import Store
+from .service import mask_phone
 
 DUE_SOON = timedelta(minutes=10)
 FILTERS = ("category", "status", "place", "date", "q")
+#: unfinished entries shown before "more"; a draft counts once one of these is typed
+DRAFTS_SHOWN = 3
+DRAFT_TYPED = ("description", "name", "phone")
 
 
 @dataclass
@@ -80,3 +84,20 @@ def build(store: Store, now: datetime, tz: ZoneInfo, filters: dict | None = None
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(key=lambda r: (not r.alarm, r.status != "new", r.due_at or far, r.reported_at))
     return rows
+
+
+def typed_drafts(store: Store) -> list[dict]:
+    """Return the visitors' unfinished entries with something typed, newest first.
+
+    A draft with only a category or a place (someone tapped a tile and walked away)
+    is nothing the desk can finish, so it is left out.
+    """
+    drafts = []
+    for draft in store.all_drafts():
+        typed = {k: v.strip() for k in DRAFT_TYPED
+                 if isinstance(v := draft["fields"].get(k), str) and v.strip()}
+        if typed:
+            # what the desk reads: the matter, else who it was (a phone number masked)
+            summary = typed.get("description") or typed.get("name") or mask_phone(typed["phone"])
+            drafts.append({**draft, "summary": summary[:60]})
+    return drafts

@@ -224,7 +224,8 @@ def receipt():
     return render_template("visitor/receipt.html", ticket=status,
                            category=rules.CATEGORIES[status["category"]],
                            status_url=public_url(url_for(".status", token=token)),
-                           status_path=url_for(".status", token=token))
+                           status_path=url_for(".status", token=token),
+                           on_phone=_channel() == "qr")
 
 
 @bp.post("/reset")

@@ -75,5 +75,12 @@
     if (e.detail && e.detail.boosted) arm();
     beep();
   });
+  // a boosted page swaps only the body: carry its <html lang> over too (a language switch
+  // sent with a form, e.g. on the details step, is such a page)
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var html = e.detail && e.detail.shouldSwap && typeof e.detail.serverResponse === "string"
+      ? /<html[^>]*\slang="([A-Za-z-]+)"/.exec(e.detail.serverResponse) : null;
+    if (html) document.documentElement.lang = html[1];
+  });
   document.addEventListener("DOMContentLoaded", arm);
 })();
