@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,7 +96,7 @@ def _kept_key(store, site_id: str, key_id: str | None, from_stdin: bool) -> tupl
         raise click.UsageError("restoring a key needs both --key-id and --key-secret-stdin")
     if not KEY_ID.fullmatch(key_id):
         raise click.BadParameter("1-64 letters, digits, '.', '_' or '-'", param_hint="--key-id")
-    secret = click.get_text_stream("stdin").readline().strip()
+    secret = sys.stdin.readline().strip()
     if not (32 <= len(secret) <= 256 and secret.isprintable() and " " not in secret):
         raise click.ClickException("the secret on stdin must be the kept key's secret: "
                                    "32-256 characters without spaces")
