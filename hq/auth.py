@@ -15,15 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
+    Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session,
     url_for,
 )
 

@@ -10,14 +10,7 @@ of ``service``, render. Errors re-render the page with 422, next to their field.
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
+    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
 )
 from flask_babel import force_locale, gettext
 

@@ -21,15 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
-    Flask,
-    abort,
-    current_app,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
+    Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session,
     url_for,
 )
 

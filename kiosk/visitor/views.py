@@ -9,14 +9,7 @@ import secrets
 from functools import wraps
 
 from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
+    Blueprint, abort, current_app, redirect, render_template, request, session, url_for,
 )
 from flask_wtf.csrf import generate_csrf
 
