@@ -18,6 +18,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from common.files import atomic_write, fsync_dir
@@ -89,6 +90,11 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         self.flush()
+
+
+def open_tinydb(path: Path) -> TinyDB:
+    """Open a projection's TinyDB file: atomic writes, deferred to the next flush."""
+    return TinyDB(path, storage=AtomicJSONStorage, deferred=True)
 
 
 def _is_tinydb_document(data: object) -> bool:

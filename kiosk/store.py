@@ -14,7 +14,7 @@ The log is the only thing written before a request is answered (one fsync). The
 projections live in memory, the open tickets indexed by id, status token and request
 id, and are written to disk at checkpoints (every ``CHECKPOINT_EVENTS`` events or
 ``CHECKPOINT_SECONDS``, and on close): archives first, then the open tickets' journal,
-which gets only what changed since the last checkpoint (``projections.Tickets``), so a
+which gets only what changed since the last checkpoint (``projections.tickets.Tickets``), so a
 checkpoint costs the same however many tickets are open. A crash loses nothing, as
 the events since the last checkpoint are replayed from the log on the next start.
 
@@ -40,7 +40,8 @@ from common.files import atomic_write
 from .drafts import Drafts
 from .eventlog import EventLog
 from .jsonstorage import CorruptFile
-from .projections import Locations, Tickets
+from .projections.locations import Locations
+from .projections.tickets import Tickets
 from .tickets import model
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from test_store import NOW, TZ, VISITOR, close, crash, folder, open_on_disk, ope
 
 from kiosk import ids
 from kiosk.locations.service import ensure_demo
-from kiosk.projections import Tickets
+from kiosk.projections.tickets import Tickets
 from kiosk.store import Store
 from sync import events
 

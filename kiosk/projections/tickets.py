@@ -1,14 +1,4 @@
-"""Projections: views of the event log, kept in memory, checkpointed to disk.
-
-``Tickets`` keeps open tickets in a dict indexed by id, status token and request id,
-journalled to ``open.jsonl`` (a checkpoint appends only what changed), and moves closed
-ones to a TinyDB file per month of report, each with an in-memory index, so a lookup,
-a submit and a checkpoint cost the same whatever the history and however many tickets
-are open. ``Locations`` keeps the site's places (R17) in TinyDB. Every projection
-records the last seq it applied and every ``apply`` is idempotent: after a crash the
-store replays the log since the last checkpoint, and a lost or corrupt file is
-rebuilt from the log.
-"""
+"""The ticket projection: open tickets journalled, closed ones in monthly archives."""
 from __future__ import annotations
 
 import copy
@@ -19,116 +9,12 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from tinydb import Query, TinyDB
-from tinydb.table import Document
+from .. import ids
+from ..jsonstorage import CorruptFile, Journal
+from ..tickets import model
+from .archive import Archive
 
-from . import ids
-from .jsonstorage import AtomicJSONStorage, CorruptFile, Journal
-from .tickets import model
-
-log = logging.getLogger(__name__)
-_META = "_meta"
-
-
-def _open(path: Path) -> TinyDB:
-    return TinyDB(path, storage=AtomicJSONStorage, deferred=True)
-
-
-class Projection:
-    """A TinyDB file that remembers the last seq it applied; written at checkpoints."""
-
-    def __init__(self, path: Path):
-        self.db = _open(path)
-        self._meta = self.db.table(_META)
-        if not isinstance(self.seq, int) or isinstance(self.seq, bool):
-            raise CorruptFile(f"{path.name}: the last applied seq is not a number")
-
-    @property
-    def storage(self) -> AtomicJSONStorage:
-        return self.db.storage
-
-    @property
-    def seq(self) -> int:
-        doc = self._meta.get(doc_id=1)
-        return doc["seq"] if doc else 0
-
-    def apply(self, event: dict) -> None:
-        """Apply ``event`` unless already applied, then record its seq."""
-        if event["seq"] <= self.seq:
-            return
-        self._apply(event)
-        self._meta.upsert(Document({"seq": event["seq"]}, doc_id=1))
-
-    def _apply(self, event: dict) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def flush(self) -> None:
-        """Write what changed since the last checkpoint."""
-        self.storage.flush()
-
-    def reload(self) -> None:
-        """Forget what changed since the last checkpoint."""
-        self.storage.reload()
-        self.db.clear_cache()
-
-    def discard(self) -> None:
-        """Close without writing what changed since the last checkpoint."""
-        self.storage.reload()
-        self.db.close()
-
-    def close(self) -> None:
-        self.db.close()
-
-
-class Archive:
-    """The closed tickets reported in one month, indexed by id, status token and request id."""
-
-    def __init__(self, path: Path):
-        self.db = _open(path)
-        self.table = self.db.table("tickets")
-        self._ids: dict[str, int] = {}
-        self._tokens: dict[str, int] = {}
-        self._requests: dict[str, int] = {}
-        for doc in self.table.all():
-            self._index(doc, doc.doc_id)
-
-    def _index(self, ticket: dict, doc_id: int) -> None:
-        self._ids[ticket["id"]], self._tokens[ticket["token"]] = doc_id, doc_id
-        if ticket.get("request_id"):
-            self._requests[ticket["request_id"]] = doc_id
-
-    def get(self, tid: str) -> dict | None:
-        doc_id = self._ids.get(tid)
-        return self.table.get(doc_id=doc_id) if doc_id else None
-
-    def by_token(self, token: str) -> dict | None:
-        doc_id = self._tokens.get(token)
-        return self.table.get(doc_id=doc_id) if doc_id else None
-
-    def by_request(self, request_id: str) -> dict | None:
-        doc_id = self._requests.get(request_id)
-        return self.table.get(doc_id=doc_id) if doc_id else None
-
-    def put(self, ticket: dict) -> None:
-        """Insert or replace a closed ticket."""
-        doc_id = self._ids.get(ticket["id"])
-        if doc_id:
-            self.table.upsert(Document(ticket, doc_id=doc_id))
-        else:
-            self._index(ticket, self.table.insert(ticket))
-
-    def remove(self, tid: str) -> None:
-        """Take a ticket out (it was reopened)."""
-        doc_id = self._ids.pop(tid)
-        doc = self.table.get(doc_id=doc_id)
-        self._tokens.pop(doc["token"], None)
-        self._requests.pop(doc.get("request_id"), None)
-        self.table.remove(doc_ids=[doc_id])
-
-    def put_many(self, tickets: list[dict]) -> None:
-        """Insert many new tickets at once (a rebuild)."""
-        for ticket, doc_id in zip(tickets, self.table.insert_multiple(tickets)):
-            self._index(ticket, doc_id)
+log = logging.getLogger("kiosk.projections")  # one logger for the projections
 
 
 class Tickets:
@@ -413,48 +299,3 @@ class Tickets:
         self.flush()
         for archive in self._archives.values():
             archive.db.close()
-
-
-class Locations(Projection):
-    """The site's places, by stable code (R17)."""
-
-    #: the only events this projection folds
-    EVENT_TYPES = frozenset({"locations_imported", "location_saved"})
-
-    def __init__(self, folder: Path):
-        super().__init__(folder / "meta.json")
-        self.table = self.db.table("locations")
-
-    def load(self, events: Iterable[dict], last_seq: int) -> None:
-        """Fold events into this empty projection at once (a rebuild); record ``last_seq``.
-
-        ``events`` may hold only the events of ``EVENT_TYPES``: the others change nothing.
-        """
-        for event in events:
-            self._apply(event)
-        if last_seq:
-            self._meta.upsert(Document({"seq": last_seq}, doc_id=1))
-
-    def _apply(self, event: dict) -> None:
-        if event["type"] == "locations_imported":
-            if event["data"].get("replace_demo"):
-                self.table.update({"active": False}, Query().demo == True)  # noqa: E712
-            for row in event["data"]["rows"]:
-                self.table.upsert({"active": True, "demo": False, **row},
-                                  Query().code == row["code"])
-        elif event["type"] == "location_saved":  # added, renamed, retired or restored
-            data, where = event["data"], Query().code == event["data"]["code"]
-            if self.table.contains(where):
-                self.table.update(data, where)  # a demo place stays marked as one
-            else:
-                self.table.insert({"demo": False, **data})
-
-    def all(self, active_only: bool = True) -> list[dict]:
-        """Return the locations, sorted by building then code."""
-        rows = self.table.search(Query().active == True) if active_only else self.table.all()  # noqa: E712
-        return sorted((dict(r) for r in rows), key=lambda r: (r.get("building") or "", r["code"]))
-
-    def get(self, code: str) -> dict | None:
-        """Return the location with ``code``, active or retired."""
-        doc = self.table.get(Query().code == code)
-        return dict(doc) if doc else None
