@@ -4,35 +4,16 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from helpers import CHEAP_PINS, Visitor
+from store_helpers import folder, opened  # noqa: F401 (fixtures)
 
 from kiosk import create_app, drafts
-from kiosk.store import Store
 
 
 def draft_files(folder) -> dict[str, tuple[bytes, int]]:
     """The drafts' files: name -> (content, modification time)."""
     return {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
             for p in sorted((folder / "drafts").iterdir())}
-
-
-@pytest.fixture
-def folder(tmp_path):
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def opened(folder):
-    stores = []
-
-    def open_store() -> Store:
-        stores.append(Store(folder, site_id="site-test"))
-        return stores[-1]
-
-    yield open_store
-    for s in stores:
-        s.close()
 
 
 FIELDS = {"category": "repair", "location": "DEMO-LIB", "description": "门锁坏了" * 50,
