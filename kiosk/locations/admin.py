@@ -146,5 +146,4 @@ def posters():
                for loc in page.locations]
     return render_template("locations/posters.html", posters=posters, page=page,
                            code=request.args.get("code", "")[:32], building=building,
-                           call=_both_languages(POSTER_CALL), hint=_both_languages(POSTER_HINT),
-                           base_configured=bool(current_app.config.get("PUBLIC_BASE_URL")))
+                           call=_both_languages(POSTER_CALL), hint=_both_languages(POSTER_HINT))
