@@ -25,11 +25,13 @@ class SessionCookies(SecureCookieSessionInterface):
 
 
 def init_security(app: Flask) -> None:
-    """Install the headers, the session cookies and the rate limiter on ``app``."""
+    """Install the headers, the session cookies and the rate limiters on ``app``."""
     app.session_interface = SessionCookies()
     app.after_request(set_headers)
-    app.extensions["rate_limiter"] = RateLimiter(int(app.config["RATE_LIMIT"]),
-                                                 float(app.config["RATE_WINDOW_SECONDS"]))
+    limit, window = int(app.config["RATE_LIMIT"]), float(app.config["RATE_WINDOW_SECONDS"])
+    app.extensions["rate_limiter"] = RateLimiter(limit, window)  # entries sent
+    # draft saves: 20 steps for every entry a client may send, far more than anyone types
+    app.extensions["draft_limiter"] = RateLimiter(20 * limit, window)
 
 
 def client_address() -> str:

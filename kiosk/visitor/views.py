@@ -15,7 +15,6 @@ from flask_wtf.csrf import generate_csrf
 
 from common.config import now_utc
 from common.messages import N_
-from common.ratelimit import RateLimiter
 from common.validation import ValidationError
 
 from ..errors import MESSAGES, render_error
@@ -36,11 +35,7 @@ def _draft() -> dict:
 
 def _save(draft: dict) -> None:
     session.setdefault("draft", secrets.token_urlsafe(16))
-    # a client may save 20 steps for every entry it may send: far more than anyone types
-    config = current_app.config
-    saves = current_app.extensions.setdefault("draft_saves", RateLimiter(
-        20 * int(config["RATE_LIMIT"]), float(config["RATE_WINDOW_SECONDS"])))
-    if saves.hit(client_address()):
+    if current_app.extensions["draft_limiter"].hit(client_address()):
         abort(429)
     get_store().save_draft(session["draft"], draft)
 
