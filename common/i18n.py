@@ -3,7 +3,6 @@ away. Each app keeps the visitor's choice its own way (``kiosk.i18n``, ``hq.i18n
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 #: The one translation catalog of both apps (Simplified Chinese; msgids are English).
 TRANSLATIONS = str(Path(__file__).resolve().parent / "translations")
@@ -19,12 +18,3 @@ def html_lang(language: str) -> str:
 def other_language(language: str) -> str:
     """Return the code of the language a page's switch offers (the one not shown)."""
     return "en" if language == "zh" else DEFAULT
-
-
-def safe_back(target: str | None, default: str = "/") -> str:
-    """Return ``target`` if it is a path on this server (never another site), else ``default``."""
-    if not target or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target or not target.isprintable():
-        return default
-    parts = urlsplit(target)
-    return default if parts.scheme or parts.netloc else target

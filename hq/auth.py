@@ -12,7 +12,6 @@ throttle per client address) is ``common.pins``, as on the kiosk.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session,
@@ -21,6 +20,7 @@ from flask import (
 
 from common import pins
 from common.config import now_utc
+from common.urls import safe_back
 from common.messages import N_, Message
 from common.pins import BadSignIn, LockedOut, TooManyAttempts
 
@@ -87,10 +87,7 @@ def require_admin():
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this server, else the overview."""
-    if target and target.startswith("/") and not target.startswith("//") \
-            and "\\" not in target and target.isprintable() and not urlsplit(target).netloc:
-        return target
-    return url_for("hq.index")
+    return safe_back(target, url_for("hq.index"))
 
 
 def _too_many(exc: TooManyAttempts, now: datetime) -> Message:

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, redirect, request
 from flask_babel import Babel, get_locale
 
 from common import i18n
+from common.urls import safe_back
 
 COOKIE = "hq_lang"
 
@@ -32,7 +33,7 @@ def select_locale() -> str:
 @bp.get("/lang/<code>")
 def switch(code: str):
     """Switch the language and go back to the page the person was on (on this server)."""
-    response = redirect(i18n.safe_back(request.args.get("next")), 303)
+    response = redirect(safe_back(request.args.get("next")), 303)
     if code in i18n.LANGUAGES:
         response.set_cookie(COOKIE, code, max_age=365 * 86400, httponly=True, samesite="Lax",
                             secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))

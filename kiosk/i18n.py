@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, redirect, request, session
 from flask_babel import get_locale
 
 from common import i18n
+from common.urls import safe_back
 from common.i18n import DEFAULT, LANGUAGES
 
 from .locations import service as locations
@@ -36,7 +37,7 @@ def switch_language(code: str) -> bool:
 def switch(code: str):
     """Switch the language and go back to the page the visitor was on."""
     switch_language(code)
-    return redirect(i18n.safe_back(request.args.get("next")), 303)  # only inside the kiosk
+    return redirect(safe_back(request.args.get("next")), 303)  # only inside the kiosk
 
 
 def local_time(value: str | datetime | None, fmt: str = "short") -> str:

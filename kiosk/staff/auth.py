@@ -29,6 +29,7 @@ from common import pins
 from common.config import now_utc
 from common.messages import N_, Message
 from common.pins import BadSignIn, LockedOut, TooManyAttempts
+from common.urls import safe_back
 from common.validation import REQUIRED, ValidationError
 
 from ..i18n import local_time
@@ -135,13 +136,10 @@ def _sign_in(session_id: str) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a page under /staff on this server, else the console."""
-    prefix = STAFF_PREFIX
-    if target and target.isprintable() and "\\" not in target and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not (parts.scheme or parts.netloc) and (parts.path == prefix
-                                                    or parts.path.startswith(prefix + "/")):
-            return target
-    return prefix + "/"
+    console = STAFF_PREFIX + "/"
+    back = safe_back(target, console)
+    path = urlsplit(back).path
+    return back if path == STAFF_PREFIX or path.startswith(console) else console
 
 
 @bp.route("/login", methods=["GET", "POST"])
