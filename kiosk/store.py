@@ -40,6 +40,7 @@ from common.files import atomic_write
 from .drafts import Drafts
 from .eventlog import EventLog
 from .jsonstorage import CorruptFile
+from .projections.directory import Directory
 from .projections.locations import Locations
 from .projections.tickets import Tickets
 from .tickets import model
@@ -117,6 +118,7 @@ class Store:
     def _new_projections(self) -> None:
         self._tickets = Tickets(self._projection_folder(), self._log.read)
         self._locations = Locations(self._projection_folder())
+        self._directory = Directory(self._projection_folder())
 
     def _open_projections(self) -> None:
         try:
@@ -137,7 +139,11 @@ class Store:
             self.checkpoint()
 
     def _projections(self):
-        return (self._tickets, self._locations)
+        return (self._tickets, *self._site_projections())
+
+    def _site_projections(self):
+        """The small projections of a few site events each (places, departments)."""
+        return (self._locations, self._directory)
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
@@ -152,23 +158,26 @@ class Store:
     def rebuild(self) -> None:
         """Throw the projections away and build them again from the whole log."""
         with self.lock:
-            for p in getattr(self, "_tickets", None), getattr(self, "_locations", None):
-                if p is not None:
-                    p.discard()  # never write what is thrown away
+            for name in ("_tickets", "_locations", "_directory"):  # those opened so far
+                if getattr(self, name, None) is not None:
+                    getattr(self, name).discard()  # never write what is thrown away
             stale = self.folder / f"projections.old-{int(time.time())}"
             if (self.folder / "projections").exists():
                 os.replace(self.folder / "projections", stale)
             self._new_projections()
-            places: list[dict] = []  # the few events of the places, set aside on the way
+            # the few events of each small projection, set aside on the way
+            small = [(p, []) for p in self._site_projections()]
 
-            def events():  # one read of the log for both projections
+            def events():  # one read of the log for every projection
                 for event in self._log.read():
-                    if event["type"] in Locations.EVENT_TYPES:
-                        places.append(event)
+                    for p, own in small:
+                        if event["type"] in p.EVENT_TYPES:
+                            own.append(event)
                     yield event
 
             self._tickets.load(events())
-            self._locations.load(places, self._log.last_seq)
+            for p, own in small:
+                p.load(own, self._log.last_seq)
             self.checkpoint()
             shutil.rmtree(stale, ignore_errors=True)
 
@@ -254,6 +263,14 @@ class Store:
         with self.lock:
             return self._tickets.all_open()
 
+    def closed_tickets(self, keep: Callable[[dict], bool], months: int = 2) -> list[dict]:
+        """Return the closed tickets reported in the ``months`` newest months of the
+        archives that ``keep(ticket)`` accepts (a list such as the emergencies' record)."""
+        with self.lock:
+            found = self._tickets.closed_where(keep, months)
+            self._tickets.trim()
+            return found
+
     def open_summaries(self) -> list[dict]:
         """Return every open ticket without its timeline (what the queue lists)."""
         with self.lock:
@@ -273,6 +290,23 @@ class Store:
         """Return the place with ``code``, active or retired, or None."""
         with self.lock:
             return self._locations.get(code)
+
+    def departments(self, active_only: bool = True) -> list[dict]:
+        """Return the departments (in use only, or all): the seeded ones first, in their
+        order, then by code."""
+        with self.lock:
+            return self._directory.all(active_only)
+
+    def department(self, code: str) -> dict | None:
+        """Return the department with ``code``, in use or not, or None."""
+        with self.lock:
+            return self._directory.get(code)
+
+    def escalation_chain(self) -> list[dict]:
+        """Return the emergency escalation chain's levels in order (R12); empty before one
+        is saved."""
+        with self.lock:
+            return self._directory.chain()
 
     @property
     def last_seq(self) -> int:

@@ -2,71 +2,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
 
 from tinydb import Query
-from tinydb.table import Document
 
-from ..jsonstorage import AtomicJSONStorage, CorruptFile, open_tinydb
+from .small import SmallProjection
 
 
-class Locations:
+class Locations(SmallProjection):
     """The site's places, by stable code (R17)."""
 
-    #: the only events this projection folds
     EVENT_TYPES = frozenset({"locations_imported", "location_saved"})
+    FILE = "meta.json"
 
     def __init__(self, folder: Path):
-        path = folder / "meta.json"
-        self.db = open_tinydb(path)
-        self._meta = self.db.table("_meta")
-        if not isinstance(self.seq, int) or isinstance(self.seq, bool):
-            raise CorruptFile(f"{path.name}: the last applied seq is not a number")
+        super().__init__(folder)
         self.table = self.db.table("locations")
-
-    @property
-    def storage(self) -> AtomicJSONStorage:
-        return self.db.storage
-
-    @property
-    def seq(self) -> int:
-        """The seq of the last event applied."""
-        doc = self._meta.get(doc_id=1)
-        return doc["seq"] if doc else 0
-
-    def apply(self, event: dict) -> None:
-        """Apply ``event`` unless already applied, then record its seq."""
-        if event["seq"] <= self.seq:
-            return
-        self._apply(event)
-        self._meta.upsert(Document({"seq": event["seq"]}, doc_id=1))
-
-    def flush(self) -> None:
-        """Write what changed since the last checkpoint."""
-        self.storage.flush()
-
-    def reload(self) -> None:
-        """Forget what changed since the last checkpoint."""
-        self.storage.reload()
-        self.db.clear_cache()
-
-    def discard(self) -> None:
-        """Close without writing what changed since the last checkpoint."""
-        self.storage.reload()
-        self.db.close()
-
-    def close(self) -> None:
-        self.db.close()
-
-    def load(self, events: Iterable[dict], last_seq: int) -> None:
-        """Fold events into this empty projection at once (a rebuild); record ``last_seq``.
-
-        ``events`` may hold only the events of ``EVENT_TYPES``: the others change nothing.
-        """
-        for event in events:
-            self._apply(event)
-        if last_seq:
-            self._meta.upsert(Document({"seq": last_seq}, doc_id=1))
 
     def _apply(self, event: dict) -> None:
         if event["type"] == "locations_imported":
