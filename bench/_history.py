@@ -58,6 +58,19 @@ def config(data_dir: Path, **extra) -> dict:
             "RATE_LIMIT": 10**9, "SECRET_KEY": "bench", **extra}
 
 
+#: The steps of each category's procedure, in order, with typical data (rules.PROCEDURES).
+_PASSED_ON = [("resolved", {"result": "已答复"}), ("fed_back", {"how": "phone", "said": ""})]
+PROCEDURE = {
+    "repair": [("dispatched", {"department": "maintenance", "technician": None}),
+               ("arrived", {"how": "verified"}), ("completed", {"result": "已修好"}),
+               ("revisited", {"outcome": "satisfied", "comment": ""})],
+    "complaint": [("investigated", {"facts": "已核实"}), ("signed_off", {"remarks": ""}),
+                  ("transferred", {"department": "security", "person": None}),
+                  ("resolved", {"result": "已处理"}), ("fed_back", {"how": "phone", "said": ""})],
+    "emergency": [("acknowledged", {"level": 0, "by": "经理"}), ("resolved", {"result": "已处置"})],
+    "inquiry": _PASSED_ON, "suggestion": _PASSED_ON, "other": _PASSED_ON,
+}
+
 def history(n_tickets: int, now: datetime, seed: int = 1,
             open_backlog: int = OPEN_BACKLOG) -> list[dict]:
     """Return the partial events of ``n_tickets`` tickets, in time order; at most
@@ -108,44 +121,27 @@ def history(n_tickets: int, now: datetime, seed: int = 1,
             "due_at": due.isoformat() if due else None})
         staff = rng.choice(STAFF)
         t = at
-        # how far this ticket got: open ones stop somewhere on the way
-        stage = rng.choice(["new", "open", "moving", "resolved"]) if stays_open else "closed"
-        if stays_open and at > now - timedelta(hours=2):
-            stage = "new"
-        if stage == "new" and not visitor:
-            stage = "open"
         if not stays_open and rng.random() < 0.08:  # duplicate or spam, closed at once
             add(tid, "closed", t + timedelta(minutes=rng.uniform(2, 30)), staff,
                 {"reason": rng.choice(["duplicate", "spam", "withdrawn"])})
             continue
-        if category == "emergency" and (not stays_open or rng.random() < 0.5):
-            # half the open emergencies are still unacknowledged: the queue's alarms
-            if stage == "new" and visitor:
-                t += timedelta(minutes=rng.uniform(0.5, 3))
-                add(tid, "confirmed", t, staff)
-                stage = "open" if stays_open else stage
-                visitor = False
-            if stage != "new":
-                add(tid, "acknowledged", t + timedelta(seconds=rng.uniform(20, 120)), staff)
-        if stage == "new":
-            continue
-        if visitor:
-            t += timedelta(minutes=rng.uniform(1, 10))
-            add(tid, "confirmed", t, staff)
-        if stage == "open":
-            continue
-        if category == "repair":
-            t += timedelta(minutes=rng.uniform(3, 15))
-            add(tid, "dispatched", t, staff)
-        if stage == "moving":
-            continue
-        t += timedelta(minutes=rng.uniform(15, 600))
-        if stage == "resolved":
-            add(tid, "resolved", min(t, now - timedelta(minutes=1)), staff)
-            continue
-        add(tid, "noted", t, staff, {"text": "已处理，已回访"})
-        t += timedelta(minutes=rng.uniform(30, 1440))
-        add(tid, "closed", min(t, now - timedelta(minutes=1)), staff, {"reason": "done"})
+        # each category's procedure (kiosk/tickets/rules.py); open ones stop on the way,
+        # the newest before anyone looked at them, half the open emergencies unacknowledged
+        steps = ([] if not visitor else [("confirmed", {})]) + PROCEDURE[category]
+        if stays_open:
+            done = 0 if at > now - timedelta(hours=2) else rng.randrange(len(steps) + 1)
+            if category == "emergency" and rng.random() < 0.5:
+                done = 0
+        else:
+            done = len(steps)
+        for kind, data in steps[:done]:
+            t = min(t + timedelta(minutes=rng.uniform(3, 120)), now - timedelta(minutes=1))
+            if kind in ("completed", "fed_back"):
+                data = {**data, "revisit_due": (t + timedelta(days=1)).isoformat()}
+            add(tid, kind, t, staff, data)
+        if not stays_open:
+            t = min(t + timedelta(minutes=rng.uniform(30, 1440)), now - timedelta(minutes=1))
+            add(tid, "closed", t, staff, {"reason": "done"})
     events.sort(key=lambda e: (e[0], e[1]))
     return [e[2] for e in events]
 

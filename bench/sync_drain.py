@@ -86,8 +86,15 @@ def backlog(n: int, seed: int = 1) -> list[dict]:
             "name": "", "phone": f"13{rng.randrange(10**9):09d}", "preferred_at": None,
             "due_at": (at + timedelta(minutes=30)).isoformat()})]
         life.append(("confirmed", staff, {}))
-        if repair:
-            life.append(("dispatched", staff, {"team": "maintenance"}))
+        if repair:  # the procedures of kiosk/tickets/rules.py, so HQ's rules apply each step
+            life += [("dispatched", staff, {"department": "maintenance", "technician": None}),
+                     ("arrived", staff, {"how": "declared"}),
+                     ("completed", staff, {"result": "已修好",
+                                           "revisit_due": (at + timedelta(days=1)).isoformat()}),
+                     ("revisited", staff, {"outcome": "satisfied", "comment": ""})]
+        else:
+            life += [("resolved", staff, {"result": "已答复"}),
+                     ("fed_back", staff, {"how": "phone", "said": ""})]
         life.append(("noted", staff, {"text": "已处理，已回访"}))
         life.append(("closed", staff, {"reason": "done"}))
         t = at

@@ -27,7 +27,8 @@ REFUSED = frozenset({CONFLICT, BAD_CHAIN})
 
 #: Site events without a ticket that HQ knows (stored and counted as applied).
 SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_changed",
-                              "locations_imported", "location_saved"})
+                              "locations_imported", "location_saved",
+                              "department_saved", "escalation_saved"})
 KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
 MAX_SEQ = 2 ** 53
 _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
@@ -43,6 +44,15 @@ DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                                                          "request_id")}},
     "closed": {"reason": (_TEXT, True)},
     "noted": {"text": (_TEXT, True)},
+    "dispatched": {"department": (_TEXT_OR_NULL, False)},
+    "deadline_agreed": {"due_at": (_TEXT, True), "reason": (_TEXT, True)},
+    "arrived": {"how": (_TEXT_OR_NULL, False)},
+    "completed": {"result": (_TEXT_OR_NULL, False), "revisit_due": (_TEXT_OR_NULL, False),
+                  "fee": (_TEXT_OR_NULL, False)},
+    "investigated": {"facts": (_TEXT, True)},
+    "resolved": {"result": (_TEXT_OR_NULL, False)},
+    "fed_back": {"how": (_TEXT, True), "revisit_due": (_TEXT_OR_NULL, False)},
+    "revisited": {"outcome": (_TEXT, True)},
 }
 
 
@@ -230,7 +240,18 @@ def _unknown_code(event: dict) -> str | None:
             return f"unknown category {data['category']['new']!r}"
     elif event["type"] == "closed" and data["reason"] not in rules.CLOSE_REASONS:
         return f"unknown close reason {data['reason']!r}"
+    elif event["type"] == "revisited" and data["outcome"] not in rules.REVISIT_OUTCOMES:
+        return f"unknown revisit outcome {data['outcome']!r}"
+    elif event["type"] == "deadline_agreed" and not _is_time(data["due_at"]):
+        return f"deadline {data['due_at']!r} is not a time"
     return None
+
+
+def _is_time(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def refusal_results(events: list, index: int, seq: int | None) -> list[dict]:

@@ -6,10 +6,14 @@ made once into the data folder (mode 0600) and never lives in the repository.
 """
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 from flask import Flask
 
 from common import i18n
 from common.config import load_layers
+
+from .tickets import rules
 
 DEFAULTS = {
     "DATA_DIR": "data",
@@ -42,11 +46,29 @@ DEFAULTS = {
     "SYNC_BACKOFF_CAP": 600.0,     # ...up to this
     "SYNC_IDLE_PROBE": 60.0,       # seconds between probes of HQ while nothing waits
     "SYNC_ALARM_RETRY": 600.0,     # seconds between retries after a refusal (400/401/403/409)
+    "REPAIR_ARRIVAL_MINUTES": 30,  # repair: maintenance on site this long after the report
+    "END_OF_DAY": "18:00",         # phone and walk-in records are handled by then (site time)
+    "WORKING_DAYS": "1,2,3,4,5",   # ISO weekdays (1 = Monday): a revisit is due the next one
+    "ESCALATION_MINUTES": 5,       # unacknowledged emergency: the next level of the chain
+    "TECHNICIAN_SESSION_HOURS": 12,  # a maintenance account's own phone stays signed in
     "PIN_HASH_METHOD": None,       # tests only (under TESTING): a cheap hash; else scrypt
 }
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
-    """Fill ``app.config`` from the defaults, the data folder, the environment and tests."""
+    """Fill ``app.config`` from the defaults, the data folder, the environment and tests;
+    ``POLICY`` is the site's deadlines and timers (``rules.Policy``) made from them."""
     load_layers(app.config, DEFAULTS, "KIOSK", test_config)
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["SITE_TZ"]
+    app.config["POLICY"] = policy_from(app.config)
+
+
+def policy_from(config) -> rules.Policy:
+    """Return the ``rules.Policy`` the settings describe (a bad setting fails the start)."""
+    hour, minute = (int(part) for part in str(config["END_OF_DAY"]).split(":"))
+    days = frozenset(int(d) for d in str(config["WORKING_DAYS"]).split(",") if d.strip())
+    if not days <= set(range(1, 8)):
+        raise ValueError(f"WORKING_DAYS must list ISO weekdays 1-7, not {days}")
+    return rules.Policy(arrival=timedelta(minutes=float(config["REPAIR_ARRIVAL_MINUTES"])),
+                        end_of_day=time(hour, minute), working_days=days,
+                        escalation_step=timedelta(minutes=float(config["ESCALATION_MINUTES"])))

@@ -34,7 +34,7 @@ def step(ticket: dict, kind: str, now: datetime = NOW, **data) -> dict:
 
 
 def close(store: Store, ticket: dict, now: datetime = NOW) -> None:
-    store.append([step(ticket, "closed", now, reason="done")])
+    store.append([step(ticket, "closed", now, reason="withdrawn")])
 
 
 def projection_files(store: Store) -> dict[str, bytes]:

@@ -220,7 +220,7 @@ def bulk_partials(n: int, start: int = 0, unknown_at: int | None = None) -> list
                                  "phone": "13812345678", "preferred_at": None,
                                  "due_at": iso(now + timedelta(minutes=30))}})
             for kind, data in (("confirmed", {}), ("dispatched", {"team": "maintenance"}),
-                               ("arrived", {}), ("resolved", {}), ("closed", {"reason": "done"})):
+                               ("arrived", {"how": "phone"}), ("completed", {"result": "fixed"}), ("closed", {"reason": "withdrawn"})):
                 out.append({"ticket_id": tid, "type": kind, "at": at, "actor": staff,
                             "data": data})
             i += 6

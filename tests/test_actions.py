@@ -72,7 +72,7 @@ def test_a_phone_record_is_open_at_once_at_the_exact_time_of_the_call(store, clo
     assert ticket["status"] == "open" and ticket["channel"] == "phone"
     assert ticket["reported_at"] == "2026-11-28T01:47:00+00:00"
     assert ticket["events"][0]["actor"] == LI
-    assert ticket["due_at"] == "2026-11-28T15:59:59+00:00"  # the end of the site's day
+    assert ticket["due_at"] == "2026-11-28T10:00:00+00:00"  # 18:00, the end of the working day
 
 
 @pytest.mark.parametrize("received_at", ["2026-11-26T09:00", "2026-11-28T11:00", "soon"])

@@ -86,7 +86,7 @@ def test_concurrent_resends_store_one_ticket(store, clock):
 def test_a_resend_after_the_ticket_was_closed_still_finds_it(store, clock):
     ticket = service.submit_report(store, ENTRY, channel="phone", actor=LI, now=clock(), tz=TZ,
                                    request_id="form-1")
-    actions.close(store, ticket["id"], "done", actor=LI, now=clock(), request_id="form-2")
+    actions.close(store, ticket["id"], "withdrawn", actor=LI, now=clock(), request_id="form-2")
     again = service.submit_report(store, ENTRY, channel="phone", actor=LI, now=clock(), tz=TZ,
                                   request_id="form-1")
     assert again["id"] == ticket["id"] and again["status"] == "closed"
@@ -120,7 +120,7 @@ def test_each_staff_action_sent_twice_is_stored_once(store, clock):
                                               actor=LI, now=clock(), request_id="confirm-1")),
         ("noted", lambda: actions.add_note(store, tid, "Called the guard", actor=LI,
                                            now=clock(), request_id="note-1")),
-        ("closed", lambda: actions.close(store, tid, "done", actor=LI, now=clock(),
+        ("closed", lambda: actions.close(store, tid, "withdrawn", actor=LI, now=clock(),
                                          request_id="close-1")),
     ]
     for kind, step in steps:
@@ -141,9 +141,9 @@ def test_a_staff_action_with_another_id_or_none_is_a_new_request(store, clock):
         actions.add_note(store, ticket["id"], "Same words", actor=LI, now=clock(),
                          request_id=request_id)
     assert len(of_type(store, ticket["id"], "noted")) == 4
-    actions.close(store, ticket["id"], "done", actor=LI, now=clock(), request_id="close-1")
+    actions.close(store, ticket["id"], "withdrawn", actor=LI, now=clock(), request_id="close-1")
     with pytest.raises(rules.RuleError):  # a second close of its own is still refused
-        actions.close(store, ticket["id"], "done", actor=LI, now=clock(), request_id="close-2")
+        actions.close(store, ticket["id"], "withdrawn", actor=LI, now=clock(), request_id="close-2")
 
 
 # -- the visitor's flow through the test client -----------------------------------------
@@ -207,13 +207,16 @@ def test_every_rendered_form_gets_its_own_request_id(desk, visitor, store):
     ("confirm", {"category": "repair", "location": "DEMO-GYM", "description": "Light out",
                  "name": "", "phone": "13812345678"}, "confirmed"),
     ("note", {"note": "Called back, no answer"}, "noted"),
-    ("close", {"reason": "duplicate"}, "closed"),
+    ("close", {"reason": "duplicate", "confirm": "yes"}, "closed"),
+    ("dispatch", {"department": "maintenance"}, "dispatched"),
     ("acknowledge", {}, "acknowledged"),
 ])
 def test_a_resent_staff_form_answers_as_the_first_and_stores_nothing(
         desk, visitor, store, action, form, kind):
     visitor.report(category="emergency" if action == "acknowledge" else "repair")
     (ticket,) = store.open_tickets()
+    if action == "dispatch":  # a repair is dispatched once confirmed
+        desk.post(f"/staff/t/{ticket['id']}/confirm", data={"csrf_token": desk.token})
     html = desk.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
     data = {"csrf_token": desk.token, "request_id": form_request_id(html, action), **form}
     first = desk.post(f"/staff/t/{ticket['id']}/{action}", data=data)

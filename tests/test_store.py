@@ -103,7 +103,7 @@ REFUSED = {
     "reported twice": lambda t: [{**step(t, "reported"), "data": {}}],
     "wrong order": lambda t: [step(t, "resolved")],
     "good then bad": lambda t: [step(t, "confirmed"), step(t, "confirmed")],
-    "close then change": lambda t: [step(t, "closed", reason="done"), step(t, "confirmed")],
+    "close then change": lambda t: [step(t, "closed", reason="withdrawn"), step(t, "confirmed")],
     "transfer unsigned complaint": lambda t: [step(t, "confirmed"), step(t, "transferred")],
 }
 
@@ -131,7 +131,7 @@ def test_archive_is_recorded_after_a_refused_close(store, opened, caplog):
     """A refused batch that touched an archive must not hide that archive from recovery."""
     ticket = report(store)
     with pytest.raises(RuleError):
-        store.append([step(ticket, "closed", reason="done"), step(ticket, "confirmed")])
+        store.append([step(ticket, "closed", reason="withdrawn"), step(ticket, "confirmed")])
     close(store, ticket)
     store.checkpoint()
     (store.folder / "projections" / "archive-2026-11.json").unlink()
@@ -148,7 +148,7 @@ def test_failed_log_write_changes_nothing(store, monkeypatch):
 
     monkeypatch.setattr(store._log, "write", full_disk)
     with pytest.raises(OSError):
-        store.append([step(ticket, "closed", reason="done")])
+        store.append([step(ticket, "closed", reason="withdrawn")])
     monkeypatch.undo()
     assert (log_bytes(store), projection_files(store), state(store)) == (log_before, files, before)
     assert store.ticket_by_token(ticket["token"])["status"] == "new"
@@ -167,7 +167,7 @@ def test_closed_tickets_move_to_the_month_archive(store, opened):
     for s in (store, reopen(store, opened)):
         by_id, by_token = s.ticket(closed["id"]), s.ticket_by_token(closed["token"])
         assert by_id == by_token
-        assert by_id["status"] == "closed" and by_id["close_reason"] == "done"
+        assert by_id["status"] == "closed" and by_id["close_reason"] == "withdrawn"
         assert s.ticket_by_token(kept["token"])["status"] == "new"
         assert s.ticket_by_token(closed["token"][:-1] + "?") is None
 

@@ -15,6 +15,8 @@ from ..tickets import model
 from .archive import Archive
 
 log = logging.getLogger("kiosk.projections")  # one logger for the projections
+#: What ``open_summaries`` leaves out: the lists that only a ticket's own page shows.
+SUMMARY_LEFT_OUT = frozenset({"events", "escalations"})
 
 
 class Tickets:
@@ -279,6 +281,15 @@ class Tickets:
                     return copy.deepcopy(doc)
         return None
 
+    def closed_where(self, keep: Callable[[dict], bool], months: int) -> list[dict]:
+        """Return copies of the closed tickets reported in the ``months`` newest archive
+        months for which ``keep(ticket)`` is true."""
+        found = []
+        for month in sorted(self.months, reverse=True)[:months]:
+            if self._has_archive(month):
+                found += [copy.deepcopy(t) for t in self._archive(month).table.all() if keep(t)]
+        return found
+
     def all_open(self) -> list[dict]:
         """Return copies of every open ticket."""
         return copy.deepcopy(list(self.open.values()))
@@ -286,10 +297,13 @@ class Tickets:
     def open_summaries(self) -> list[dict]:
         """Return copies of every open ticket without its timeline (``events``).
 
-        What the queue lists on every render, without deep-copying each timeline: every
-        other field holds a plain value, so a shallow copy is a whole one.
+        What the queue lists on every render, without deep-copying each timeline: the
+        other fields hold plain values but the technician (a small dict, copied) and the
+        escalation list (left out with the timeline; ``get`` has both).
         """
-        return [{k: v for k, v in doc.items() if k != "events"} for doc in self.open.values()]
+        return [{**{k: v for k, v in doc.items() if k not in SUMMARY_LEFT_OUT},
+                 "technician": dict(doc["technician"]) if doc.get("technician") else None}
+                for doc in self.open.values()]
 
     def last_number(self, day: str) -> int:
         """Return the highest daily counter used on a site-local ``day`` (YYYY-MM-DD)."""

@@ -9,6 +9,8 @@ value (R6).
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from . import rules
 
 #: Fields a ``reported`` event sets (missing: None); ``AMENDABLE`` names those an
@@ -17,6 +19,17 @@ from . import rules
 REPORT_FIELDS = ("category", "channel", "location", "description", "name", "phone",
                  "preferred_at", "due_at", "request_id")
 AMENDABLE = frozenset({"category", "location", "description", "name", "phone"})
+#: What the procedures add to a ticket (R9-R12, R15), as a just-reported ticket has them.
+PROCEDURE_FIELDS = {
+    "department": None, "technician": None, "dispatched_at": None, "deadline_reason": None,
+    "arrived_at": None, "arrival": None, "arrived_late": False,
+    "completed_at": None, "result": None, "materials": None, "fee": None,
+    "facts": None, "signed_off": False, "signed_off_by": None, "transferred_to": None,
+    "fed_back": False, "revisit_due": None, "revisit": None, "reopened": 0,
+    "important": False, "raised_at": None, "escalations": [],
+    "acknowledged": False, "acknowledged_at": None, "acknowledged_by": None,
+    "acknowledged_level": None,
+}
 
 
 def decide(ticket: dict | None, event: dict) -> None:
@@ -28,7 +41,7 @@ def decide(ticket: dict | None, event: dict) -> None:
         return
     if ticket is None:
         raise rules.RuleError(f"{kind} for a ticket that was never reported")
-    rules.check_transition(ticket["status"], kind, ticket)
+    rules.check_transition(ticket["status"], kind, ticket, event.get("data", {}))
     if kind == "amended":
         unknown = set(event.get("data", {})) - AMENDABLE
         if unknown:
@@ -61,19 +74,13 @@ def fold(ticket: dict | None, event: dict) -> dict | None:
                   **{f: data.get(f) for f in REPORT_FIELDS},
                   "status": rules.initial_status(data["channel"]),
                   "reported_at": event["at"], "closed_at": None, "close_reason": None,
-                  "signed_off": False, "acknowledged": False, "events": []}
+                  **PROCEDURE_FIELDS, "events": []}
     elif ticket is None:
         return None
     else:
-        ticket = {**ticket, "events": list(ticket["events"]),
-                  "status": rules.next_status(ticket["status"], kind)}
-        if kind == "amended":
-            ticket.update({field: change["new"] for field, change in data.items()
-                           if field in AMENDABLE})
-        elif kind in ("signed_off", "acknowledged"):
-            ticket[kind] = True
-        elif kind == "closed":
-            ticket["closed_at"], ticket["close_reason"] = event["at"], data.get("reason", "done")
+        ticket = {**PROCEDURE_FIELDS, **ticket, "events": list(ticket["events"]),
+                  "status": rules.next_status(ticket["status"], kind, data)}
+        _fold_step(ticket, kind, data, event)
     ticket["seq"] = event["seq"]
     # the timeline keeps who did what and when; a report's fields are the ticket's own
     ticket["events"].append({"seq": event["seq"], "type": kind, "at": event["at"],
@@ -81,7 +88,64 @@ def fold(ticket: dict | None, event: dict) -> dict | None:
     return ticket
 
 
+def _fold_step(ticket: dict, kind: str, data: dict, event: dict) -> None:
+    """Set what one procedure step changes on ``ticket`` (a copy being built)."""
+    at = event["at"]
+    if kind == "amended":
+        ticket.update({field: change["new"] for field, change in data.items()
+                       if field in AMENDABLE})
+    elif kind == "dispatched":
+        ticket.update(department=data.get("department"), technician=data.get("technician"),
+                      dispatched_at=at)
+    elif kind == "deadline_agreed":
+        ticket.update(due_at=data.get("due_at"), deadline_reason=data.get("reason"))
+    elif kind == "arrived":
+        due = ticket.get("due_at")
+        ticket.update(arrived_at=at, arrival=data.get("how"),
+                      arrived_late=bool(due) and _utc(at) > _utc(due))
+    elif kind == "completed":
+        ticket.update(completed_at=at, result=data.get("result"),
+                      materials=data.get("materials"), fee=data.get("fee"),
+                      revisit_due=data.get("revisit_due"), revisit=None)
+    elif kind == "investigated":
+        ticket["facts"] = data.get("facts")
+    elif kind == "signed_off":
+        ticket.update(signed_off=True, signed_off_by=event["actor"].get("name"))
+    elif kind == "transferred":
+        ticket.update(transferred_to=data.get("department") or data.get("person"),
+                      department=data.get("department") or ticket.get("department"))
+    elif kind == "resolved":
+        ticket["result"] = data.get("result")
+    elif kind == "fed_back":
+        ticket.update(fed_back=True, revisit_due=data.get("revisit_due"), revisit=None)
+    elif kind == "revisited":
+        outcome = data.get("outcome")
+        ticket["revisit"] = outcome
+        if outcome == "unsatisfied":  # back to whoever handled it (R15)
+            ticket.update(reopened=ticket.get("reopened", 0) + 1, fed_back=False,
+                          revisit_due=None)
+    elif kind == "raised":
+        ticket.update(important=True, raised_at=at)
+    elif kind == "escalated":
+        ticket["escalations"] = [*ticket.get("escalations", []),
+                                 {"level": data.get("level"), "name": data.get("name"), "at": at}]
+    elif kind == "acknowledged":
+        ticket.update(acknowledged=True, acknowledged_at=at,
+                      acknowledged_by=data.get("by") or event["actor"].get("name"),
+                      acknowledged_level=data.get("level"))
+    elif kind == "closed":
+        ticket["closed_at"], ticket["close_reason"] = at, data.get("reason", "done")
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(timezone.utc)
+
+
 def public_timeline(ticket: dict) -> list[dict]:
-    """Return the steps a visitor may see: public event types only, no staff notes."""
-    return [{"type": e["type"], "at": e["at"], "label": rules.public_label(e["type"])}
-            for e in ticket["events"] if rules.public_label(e["type"])]
+    """Return the steps a visitor may see: public steps only, no staff names or notes."""
+    out = []
+    for e in ticket["events"]:
+        label = rules.public_label(e, ticket["category"])
+        if label:
+            out.append({"type": e["type"], "at": e["at"], "label": label})
+    return out

@@ -17,9 +17,12 @@ from . import model, rules
 
 MAX_DESCRIPTION, MAX_NAME, MAX_PHONE = 2000, 40, 20
 PREFERRED_AHEAD = timedelta(days=14)
-#: Categories that are about a place; the others may skip the place step.
-PLACE_REQUIRED = frozenset({"repair", "complaint", "emergency"})
+#: Categories that are about a place; the others may skip the place step (an emergency
+#: too: a visitor who does not know where it is says so, and staff find out, R12).
+PLACE_REQUIRED = frozenset({"repair", "complaint"})
 
+BAD_PHONE = Message(N_("Please enter an 11-digit mobile number or a landline number with its "
+                       "area code."))
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}[2-9]\d{6,7}|[2-9]\d{6,7}")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
@@ -92,8 +95,7 @@ def check_details(fields: dict, category: str, now: datetime,
     elif phone:
         clean["phone"] = normalise_phone(phone) or phone
         if normalise_phone(phone) is None:
-            errors["phone"] = Message(N_("Please enter an 11-digit mobile number or a landline "
-                                         "number with its area code."))
+            errors["phone"] = BAD_PHONE
     clean["preferred_at"] = ""
     if category == "repair":
         clean["preferred_at"], err = _check_preferred(fields.get("preferred_at"), now, tz)
@@ -117,7 +119,8 @@ def _check_preferred(raw: object, now: datetime, tz: ZoneInfo) -> tuple[str, Mes
 
 
 def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now: datetime,
-                  tz: ZoneInfo, request_id: str | None = None) -> dict:
+                  tz: ZoneInfo, request_id: str | None = None,
+                  policy: rules.Policy = rules.POLICY) -> dict:
     """Check a whole entry and record it as a ``reported`` event; return the new ticket.
 
     ``request_id`` names the entry (a visitor's draft, a staff form) and goes into the
@@ -148,7 +151,7 @@ def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now:
         day = local.date().isoformat()
         n = store.last_number(day) + 1
         tid = ids.new_ticket_id(now)
-        due = rules.due_at(category, channel, now, tz, preferred)
+        due = rules.due_at(category, channel, now, tz, preferred, policy)
         data = {**clean, "category": category, "channel": channel, "day": day,
                 "number": f"{rules.CATEGORIES[category].letter}-{local:%m%d}-{n:03d}",
                 "token": ids.new_status_token(tid),
@@ -172,4 +175,30 @@ def public_status(store: Store, token: str) -> dict | None:
     return {"number": ticket["number"], "category": ticket["category"], "status": ticket["status"],
             "location": location, "reported_at": ticket["reported_at"],
             "due_at": ticket["due_at"], "phone": mask_phone(ticket["phone"]),
-            "timeline": model.public_timeline(ticket)}
+            "timeline": model.public_timeline(ticket), "upcoming": upcoming_steps(ticket)}
+
+
+#: The public steps of each procedure after the report, in order (``rules.public_label``
+#: names them), and how many of them each status means are done; closing comes last.
+REPAIR_STEPS = ("confirmed", "dispatched", "arrived", "completed")
+REPAIR_DONE = {"new": 0, "open": 1, "dispatched": 2, "in_progress": 3, "resolved": 4}
+PASSED_ON_STEPS = ("confirmed", "transferred", "resolved", "fed_back")  # complaint and the rest
+PASSED_ON_DONE = {"new": 0, "open": 1, "dispatched": 1,  # a repair corrected to another matter
+                  "in_progress": 2, "resolved": 3}
+
+
+def upcoming_steps(ticket: dict) -> list[dict]:
+    """Return the public steps still ahead of ``ticket`` in its procedure, each with its
+    ``type`` and ``label`` (the visitor's status page shows them greyed)."""
+    category, status = ticket["category"], ticket["status"]
+    if status == "closed":
+        return []
+    if category == "emergency":
+        ahead = [step for step, done in (("acknowledged", ticket.get("acknowledged")),
+                                         ("resolved", status == "resolved")) if not done]
+    elif category == "repair":
+        ahead = list(REPAIR_STEPS[REPAIR_DONE[status]:])
+    else:
+        ahead = list(PASSED_ON_STEPS[PASSED_ON_DONE[status] + bool(ticket.get("fed_back")):])
+    return [{"type": step, "label": rules.public_label({"type": step}, category)}
+            for step in (*ahead, "closed")]

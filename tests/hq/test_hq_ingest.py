@@ -258,7 +258,7 @@ def test_late_events_fold_in_after_a_later_report_time(client, store, kiosk, clo
     key = add_site(store)
     kiosk.report("t-1", due=clock() - timedelta(minutes=5))
     kiosk.act("t-1", "confirmed")
-    kiosk.act("t-1", "closed", {"reason": "done"})
+    kiosk.act("t-1", "closed", {"reason": "withdrawn"})
     push(client, key, kiosk.events)
     assert store.ticket("site-a", "t-1")["status"] == "closed"
     assert [t["id"] for t in store.tickets(status="not_closed")] == []
