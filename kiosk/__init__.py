@@ -9,6 +9,8 @@ from common.config import now_utc
 
 from . import errors, health, i18n
 from .config import load_config
+from .departments import views as departments
+from .departments.service import ensure_defaults
 from .extensions import babel, csrf, htmx, init_store
 from .locations.service import ensure_demo
 from .qr import loopback_qr_base, qr_svg
@@ -41,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     init_staff(app)
     if app.config["DEMO_LOCATIONS"]:
         ensure_demo(store, now_utc(app))
+    ensure_defaults(store, now_utc(app))  # the usual departments and escalation chain, once
     init_sync(app, store)  # starts pushing the log to HQ when configured (not under TESTING)
 
 
@@ -56,10 +59,14 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = i18n.local_time
     app.jinja_env.filters["location_name"] = i18n.location_name
+    app.jinja_env.filters["department_name"] = departments.department_name
+    app.jinja_env.filters["level_title"] = departments.level_title
     app.jinja_env.globals.update(
         qr_svg=qr_svg, loopback_qr_base=loopback_qr_base,
         html_lang=i18n.html_lang, other_language=i18n.other_language,
         LANGUAGES=i18n.LANGUAGES,
         CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
         CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
-        FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=rules.ROLE_LABELS)
+        FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=rules.ROLE_LABELS,
+        ARRIVALS=rules.ARRIVALS, FEEDBACK_WAYS=rules.FEEDBACK_WAYS,
+        REVISIT_OUTCOMES=rules.REVISIT_OUTCOMES)

@@ -25,17 +25,19 @@ OUT = Path(__file__).resolve().parent.parent / "static" / "vendor" / "lucide"
 
 #: Lucide name -> where FrontDesk shows it.
 ICONS = {
-    "wrench": "category tile: repair",
+    "wrench": "category tile: repair; spot-checking a department's repairs",
     "megaphone": "category tile: complaint",
     "message-circle-question-mark": "category tile: inquiry",
     "lightbulb": "category tile: suggestion",
-    "siren": "category tile: emergency; the queue's alarm badge; acknowledge",
+    "siren": "category tile: emergency; the queue's alarm badge; the escalation chain; "
+             "staff menu: emergencies",
     "notepad-text": "category tile: other",
     "phone": "staff menu: phone call",
     "person-standing": "staff menu: walk-in",
-    "map-pin": "staff menu: places; the start screen's place notice",
-    "refresh-cw": "staff menu: sync",
-    "users": "staff menu: staff accounts",
+    "map-pin": "the start screen's place notice; a technician's arrival at a place",
+    "users": "departments: the list of departments",
+    "printer": "ticket page: the printed work order and complaint record",
+    "heart-handshake": "ticket page: the apology or thanks when confirming a complaint",
 }
 
 #: What every symbol draws with (Lucide's defaults, on the <svg> root of each icon file).

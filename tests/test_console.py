@@ -67,7 +67,7 @@ def test_a_bad_record_keeps_what_was_typed(desk, store):
 def test_close_with_a_reason_and_nothing_is_deleted(visitor, desk, store):
     visitor.report()
     (ticket,) = store.open_tickets()
-    assert post(desk, f"/staff/t/{ticket['id']}/close", reason="spam").status_code == 303
+    assert post(desk, f"/staff/t/{ticket['id']}/close", reason="spam", confirm="yes").status_code == 303
     page = desk.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
     assert ticket["number"] in page and "无效信息" in page  # still there, with its reason
     assert post(desk, f"/staff/t/{ticket['id']}/confirm").status_code == 409

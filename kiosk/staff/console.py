@@ -15,12 +15,13 @@ from flask_babel import get_locale
 
 from common.config import now_utc
 from common.messages import N_
+from common.urls import safe_back
 from common.validation import ValidationError
 
 from ..errors import render_error
 from ..extensions import get_store, htmx
 from ..tickets import actions, queue, rules, service
-from .auth import actor, current_staff, permission_required
+from .auth import STAFF_PREFIX, actor, current_staff, get_directory, permission_required
 
 bp = Blueprint("console", __name__)
 
@@ -54,7 +55,8 @@ def new_request_id() -> str:
     return service.new_request_id()
 
 
-def _request_id() -> str | None:
+def request_id() -> str | None:
+    """Return the well-formed ``request_id`` the posted form carries, or None."""
     return service.check_request_id(request.form.get("request_id"))
 
 
@@ -63,7 +65,8 @@ def index():
     """The queue: emergencies pinned, new entries first, then open tickets by due time."""
     store = get_store()
     filters = {k: request.args.get(k, "")[:40] for k in queue.FILTERS}
-    rows = queue.build(store, _now(), current_app.config["TZ"], filters, _lang())
+    rows = queue.build(store, _now(), current_app.config["TZ"], filters, _lang(),
+                       current_app.config["POLICY"])
     context = {"rows": rows, "filters": filters, "now": _now()}
     if htmx.trigger == "queue-rows":
         return render_template("staff/_queue_rows.html", **context)
@@ -71,7 +74,6 @@ def index():
     shown = len(drafts) if request.args.get("drafts") == "all" else queue.DRAFTS_SHOWN
     return render_template("staff/queue.html", drafts=drafts[:shown],
                            drafts_more=len(drafts) - len(drafts[:shown]),
-                           may_dismiss=rules.may(current_staff()["role"], "dismiss_draft"),
                            locations=store.locations(), **context)
 
 
@@ -101,40 +103,54 @@ def ticket(tid: str):
 
 def _render_ticket(ticket: dict, errors: dict | None = None, form: dict | None = None,
                    status: int = 200):
-    store = get_store()
-    due = datetime.fromisoformat(ticket["due_at"]) if ticket.get("due_at") else None
-    return render_template("staff/ticket.html", ticket=ticket,
-                           actions=rules.allowed_actions(ticket, current_staff()["role"]),
-                           locations=store.locations(),
-                           by_code={loc["code"]: loc for loc in store.locations(False)},
-                           errors=errors or {},
-                           form=form or {}, due_state=queue.due_state(due, _now())), status
+    store, staff, now = get_store(), current_staff(), _now()
+    chain = store.escalation_chain()
+    due = rules.current_due(ticket)
+    return render_template(
+        "staff/ticket.html", ticket=ticket, actions=rules.allowed_actions(ticket, staff["role"]),
+        close_reasons=rules.close_reasons(ticket), locations=store.locations(),
+        by_code={loc["code"]: loc for loc in store.locations(False)},
+        departments=store.departments(), department=store.department(ticket["department"])
+        if ticket.get("department") else None,
+        technicians=[a for a in get_directory().all() if a["active"] and a["role"] == "maintenance"],
+        chain=chain, escalation=rules.escalation(ticket, now, len(chain),
+                                                 current_app.config["POLICY"]),
+        errors=errors or {}, form=form or {}, due=due, due_state=queue.due_state(due, now),
+        signer_name=staff["name"] if staff["role"] == "manager" else ""), status
 
 
-def _act(tid: str, action, *args, **kwargs):
-    """Run a ticket action; re-render with errors (422), or refuse (403, 409)."""
-    ticket = _ticket_or_404(tid)
+def invalid(tid: str, errors: dict):
+    """Show the ticket again with ``errors`` (422), keeping what was typed (never a PIN)."""
+    form = {k: v for k, v in request.form.items() if "pin" not in k}
+    return _render_ticket(_ticket_or_404(tid), errors, form, 422)
+
+
+def act(tid: str, action, *args, **kwargs):
+    """Run a ticket action; re-render with errors (422), or refuse (403, 409); then go
+    back to the ticket, or to the ``next`` page under /staff the form names."""
+    _ticket_or_404(tid)
     try:
         action(get_store(), tid, *args, actor=actor(), now=_now(), **kwargs)
     except ValidationError as exc:
-        return _render_ticket(ticket, exc.errors, request.form.to_dict(), 422)
+        return invalid(tid, exc.errors)
     except actions.Forbidden:
         abort(403)
     except rules.RuleError:
         return render_error(409, *REFUSED)
-    return redirect(url_for(".ticket", tid=tid), 303)
+    back = url_for("staff.console.ticket", tid=tid)
+    return redirect(safe_back(request.form.get("next"), back, under=STAFF_PREFIX + "/"), 303)
 
 
 @bp.post("/t/<tid>/confirm")
 def confirm(tid: str):
     """Confirm a visitor's entry, correcting category, place or wording if needed."""
-    return _act(tid, actions.confirm, _corrections(), request_id=_request_id())
+    return act(tid, actions.confirm, _corrections(), request_id=request_id())
 
 
 @bp.post("/t/<tid>/amend")
 def amend(tid: str):
     """Correct a ticket; the old values stay visible, struck through."""
-    return _act(tid, actions.amend, _corrections())
+    return act(tid, actions.amend, _corrections())
 
 
 def _corrections() -> dict:
@@ -145,19 +161,20 @@ def _corrections() -> dict:
 @bp.post("/t/<tid>/note")
 def note(tid: str):
     """Add a staff note."""
-    return _act(tid, actions.add_note, request.form.get("note", ""), request_id=_request_id())
+    return act(tid, actions.add_note, request.form.get("note", ""), request_id=request_id())
 
 
 @bp.post("/t/<tid>/acknowledge")
 def acknowledge(tid: str):
     """Silence an emergency's alarm: someone is on it."""
-    return _act(tid, actions.acknowledge, request_id=_request_id())
+    return act(tid, actions.acknowledge, request.form.get("level", 0), request_id=request_id())
 
 
 @bp.post("/t/<tid>/close")
 def close(tid: str):
     """Close a ticket with a reason; nothing is ever deleted."""
-    return _act(tid, actions.close, request.form.get("reason", ""), request_id=_request_id())
+    return act(tid, actions.close, request.form.get("reason", ""),
+               confirmed=request.form.get("confirm") == "yes", request_id=request_id())
 
 
 @bp.route("/record/<channel>", methods=["GET", "POST"])
@@ -174,8 +191,9 @@ def record(channel: str):
         try:
             ticket = actions.record(store, form, channel, actor=actor(), now=_now(),
                                     tz=current_app.config["TZ"],
+                                    policy=current_app.config["POLICY"],
                                     received_at=form.get("received_at", ""),
-                                    request_id=_request_id())
+                                    request_id=request_id())
         except ValidationError as exc:
             errors = exc.errors
         else:

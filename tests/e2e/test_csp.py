@@ -79,7 +79,7 @@ def staff_pages(page: Page, base: str) -> None:
     settle(page)
     page.goto(base + "/staff/")  # a fresh load of the queue, its alarm ringing
     expect(page.locator(".alarm-badge svg.icon")).to_be_visible()
-    assert page.locator(".staff-nav svg.icon").count() == 5  # phone, walk-in, places, sync, team
+    assert page.locator(".staff-nav svg.icon").count() == 3  # phone, walk-in, emergencies
     settle(page)
     page.locator("#queue-rows tr.alarm a").first.click()  # a ticket
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^E-\d{4}-\d{3}$"))

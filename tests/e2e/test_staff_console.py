@@ -75,6 +75,7 @@ def test_a_visitors_entry_appears_in_the_open_queue_and_is_confirmed_with_a_corr
     expect(page.get_by_role("heading", level=1)).to_have_text(number)
     expect(page.locator("#full-phone")).to_have_text(PHONE_NUMBER)  # staff see it whole
     expect(page.get_by_role("heading", name="确认此登记")).to_be_visible()
+    page.get_by_text("确认前修改内容").click()  # the corrections fold out
     page.get_by_label(PLACE).select_option("DEMO-GYM")
     page.get_by_role("button", name="确认", exact=True).click()
 
@@ -114,10 +115,12 @@ def test_an_emergency_is_pinned_on_top_with_the_alarm_until_acknowledged(
 
     first.get_by_role("link", name=emergency).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(emergency)
-    page.get_by_role("button", name="响应紧急情况").click()
-    expect(page.get_by_role("button", name="响应紧急情况")).to_have_count(0)
+    chain = page.locator(".chain-levels")
+    expect(chain.locator("li.current")).to_contain_text("客户服务部经理")  # whom to tell first
+    chain.locator("li.current").get_by_role("button", name="确认已响应").click()
+    expect(page.get_by_role("button", name="确认已响应")).to_have_count(0)
     acknowledged = page.locator("ol.staff-timeline li.event-acknowledged")
-    expect(acknowledged).to_contain_text("已响应紧急情况")
+    expect(acknowledged).to_contain_text("已响应")
     expect(acknowledged.locator(".who")).to_have_text(NAME)
 
     page.get_by_role("link", name="待办").click()
