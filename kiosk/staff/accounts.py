@@ -29,7 +29,7 @@ from sync.events import new as new_event
 from ..jsonstorage import AtomicJSONStorage
 from ..store import Store
 from ..tickets.rules import ROLES
-from .sessions import StaffSessions
+from .sessions import Lifetimes, StaffSessions
 
 MAX_NAME = 40
 PIN_LENGTHS = (4, 8)
@@ -181,27 +181,29 @@ class StaffDirectory:
         """
         return _public(self.signer(name, pin, now, client))
 
-    def sign_in(self, name: str, pin: str, now: datetime, idle: float,
+    def sign_in(self, name: str, pin: str, now: datetime, idle: Lifetimes,
                 client: str = "") -> tuple[dict, str]:
         """Authenticate (as ``authenticate``) and start a session; return the account and
         the session id for the cookie."""
         record = self.signer(name, pin, now, client)
         return _public(record), self.open_session(record["id"], now, idle, record["pin_hash"])
 
-    def open_session(self, staff_id: str, now: datetime, idle: float,
+    def open_session(self, staff_id: str, now: datetime, idle: Lifetimes,
                      pin_hash: str | None = None) -> str:
-        """Start a session of ``staff_id`` and return its id; refuse (``BadSignIn``) if
-        the account was disabled, or given another PIN than ``pin_hash``, meanwhile."""
+        """Start a session of ``staff_id``, to last as long unused as ``idle`` allows
+        the account's role, and return its id; refuse (``BadSignIn``) if the account was
+        disabled, or given another PIN than ``pin_hash``, meanwhile."""
         with self.store.lock:
             doc = self.table.get(Query().id == staff_id)
             if doc is None or not doc["active"] or pin_hash not in (None, doc["pin_hash"]):
                 raise pins.BadSignIn()
-            return self.sessions.start(staff_id, now, idle)
+            return self.sessions.start(staff_id, now, idle.of(doc["role"]), idle.tablet)
 
-    def session_staff(self, session_id: object, now: datetime, idle: float,
+    def session_staff(self, session_id: object, now: datetime, idle: Lifetimes,
                       touch: bool = True) -> dict | None:
-        """Return the active account whose live session ``session_id`` is, or None."""
-        staff_id = self.sessions.staff_id(session_id, now, idle, touch)
+        """Return the active account whose live session ``session_id`` is, or None (also
+        once unused for longer than its own limit)."""
+        staff_id = self.sessions.staff_id(session_id, now, idle.tablet, touch)
         staff = self.get(staff_id) if staff_id else None
         return staff if staff and staff["active"] else None
 

@@ -7,7 +7,8 @@ cannot forget it; only the sign-in and first-run setup pages are open
 (``PUBLIC_ENDPOINTS``). The cookie holds only ``staff_sid``, a random session id that
 the staff directory checks against its live sessions (``sessions.py``), so signing out
 ends a session for every copy of the cookie. A session untouched for
-``STAFF_IDLE_SECONDS`` (by the app clock, on the server) is signed out; background
+``STAFF_IDLE_SECONDS`` (by the app clock, on the server) is signed out, a maintenance
+account's, on the technician's own phone, after ``TECHNICIAN_SESSION_HOURS``; background
 polling (``POLLING_TRIGGERS``) never keeps one alive. Sign-in attempts are throttled per
 client address as well as per account (``common.pins``). Signing in detaches a
 visitor's entry in progress from the session; the draft itself stays in the store for
@@ -18,7 +19,6 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session,
@@ -36,6 +36,7 @@ from ..i18n import local_time
 from ..security import client_address
 from ..tickets import rules
 from .accounts import SetupClosed, StaffDirectory, check_new_account
+from .sessions import Lifetimes
 
 bp = Blueprint("auth", __name__)
 
@@ -109,8 +110,27 @@ def _forget() -> None:
         session.pop(key, None)
 
 
-def _idle() -> float:
-    return float(current_app.config["STAFF_IDLE_SECONDS"])
+def _idle() -> Lifetimes:
+    """How long a session may go unused: the shared tablet's ``STAFF_IDLE_SECONDS``, but a
+    maintenance account's, on the technician's own phone, lasts the shift."""
+    config = current_app.config
+    return Lifetimes(float(config["STAFF_IDLE_SECONDS"]),
+                     {"maintenance": float(config["TECHNICIAN_SESSION_HOURS"]) * 3600})
+
+
+@bp.app_template_global()
+def staff_may(action: str) -> bool:
+    """Tell whether the signed-in staff member's role may take ``action`` at all."""
+    staff = current_staff()
+    return staff is not None and rules.may(staff["role"], action)
+
+
+@bp.app_template_global()
+def staff_idle_seconds() -> int:
+    """How long the signed-in member's screen may stay untouched before the page signs
+    them out (its idle timer): as long as their session lasts unused."""
+    staff = current_staff()
+    return int(_idle().of(staff["role"]) if staff else _idle().tablet)
 
 
 def load_signed_in_staff() -> dict | None:
@@ -128,8 +148,9 @@ def load_signed_in_staff() -> dict | None:
 
 
 def _sign_in(session_id: str) -> None:
-    """Put the new session in the cookie; the visitor's entry stays in the store, not here."""
-    for key in ("draft", "receipt", *STAFF_KEYS):
+    """Put the new session in the cookie; the visitor's entry stays in the store, not here,
+    and a proof of being at a place (``orders.note_at_place``) is the last person's."""
+    for key in ("draft", "receipt", "at_place", *STAFF_KEYS):
         session.pop(key, None)
     session["staff_sid"] = session_id
 
@@ -137,9 +158,7 @@ def _sign_in(session_id: str) -> None:
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a page under /staff on this server, else the console."""
     console = STAFF_PREFIX + "/"
-    back = safe_back(target, console)
-    path = urlsplit(back).path
-    return back if path == STAFF_PREFIX or path.startswith(console) else console
+    return safe_back(target, console, under=console)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -166,7 +185,8 @@ def login():
         else:
             now = now_utc(current_app)
             try:
-                _, session_id = directory.sign_in(name, pin, now, _idle(), client_address())
+                account, session_id = directory.sign_in(name, pin, now, _idle(),
+                                                        client_address())
             except LockedOut as exc:
                 problem = Message(LOCKED, {"time": local_time(exc.until, "time")})
                 status = 429
@@ -180,6 +200,8 @@ def login():
                 problem, status = exc.message, 422
             else:
                 _sign_in(session_id)
+                if account["role"] == "maintenance" and target == STAFF_PREFIX + "/":
+                    target = url_for("staff.orders.mine")  # a technician's own work first
                 return redirect(target, 303)
     return render_template("staff/login.html", name=name, errors=errors, problem=problem,
                            next=target), status, headers

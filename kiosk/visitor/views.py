@@ -23,6 +23,8 @@ from ..i18n import select_locale, switch_language
 from ..locations import service as locations
 from ..qr import public_url
 from ..security import client_address
+from ..staff import orders
+from ..staff.auth import load_signed_in_staff
 from ..tickets import rules, service
 
 bp = Blueprint("visitor", __name__)
@@ -106,10 +108,21 @@ def start():
 
 @bp.get("/q/<code>")
 def from_qr(code: str):
-    """Start an entry at the place printed on a QR poster (stable URL)."""
+    """Start an entry at the place printed on a QR poster (stable URL).
+
+    A signed-in technician with orders here that wait for them is offered "arrived" for
+    each instead, and the session keeps the proof that this phone was here
+    (``staff.orders``); "report something else here" (``report``) starts the entry.
+    """
     location = get_store().location(code[:32])
     if location is None or not location.get("active"):
         return render_template("visitor/unknown_place.html", code=code[:32]), 404
+    staff = None if request.args.get("report") else load_signed_in_staff()
+    waiting = orders.awaiting_arrival(get_store(), staff, location["code"])
+    if waiting:
+        orders.note_at_place(location["code"], now_utc(current_app))
+        return render_template("orders/at_place.html", location=location, orders=waiting,
+                               staff=staff)
     session.pop("draft", None)
     session["channel"] = "qr"
     _save({"location": location["code"]})
@@ -129,8 +142,10 @@ def location(draft: dict):
             return redirect(url_for(".details"), 303)
         errors, status = {"location": error}, 422
     q = request.args.get("q", "")[:40]
+    emergency = draft["category"] == "emergency"  # no time to look: "I don't know where"
     context = {"draft": draft, "locations": locations.search(get_store(), q), "q": q,
-               "errors": errors, "optional": draft["category"] not in service.PLACE_REQUIRED}
+               "errors": errors, "unknown_place": emergency,
+               "optional": draft["category"] not in service.PLACE_REQUIRED and not emergency}
     if htmx.trigger == "place-search":
         return render_template("visitor/_locations.html", **context)
     return render_template("visitor/location.html", **context), status
@@ -185,6 +200,7 @@ def _review(draft: dict):
         try:
             ticket = service.submit_report(store, draft, channel=_channel(), actor=VISITOR,
                                            now=now_utc(current_app), tz=current_app.config["TZ"],
+                                           policy=current_app.config["POLICY"],
                                            request_id=service.check_request_id(session["draft"]))
         except ValidationError as exc:
             errors = exc.errors
