@@ -22,6 +22,15 @@ class Clock:
         return self.now
 
 
+#: An escalation chain with a name and phone at every level (``departments.save_chain``).
+CHAIN = [{"title_zh": title_zh, "title_en": title_en, "name": name, "phone": f"1380000000{i}"}
+         for i, (title_zh, title_en, name) in enumerate((
+             ("客户服务部经理", "Customer-service manager", "周敏"),
+             ("物管中心主任", "Property-centre director", "钱军"),
+             ("能源中心主任", "Energy-centre director", "孙力"),
+             ("后勤总公司领导", "Company leaders", "吴总")), start=1)]
+
+
 def csrf_token(client, path: str = "/") -> str:
     """Return the CSRF token a page of ``path`` carries for this client's session."""
     html = client.get(path).get_data(as_text=True)

@@ -1,14 +1,20 @@
 """Nest every staff page under ``/staff``, behind one sign-in guard."""
 from flask import Blueprint
 
+from ..departments.views import bp as departments_bp
 from ..locations.admin import bp as locations_bp
 from ..syncing.views import bp as sync_bp
 from .auth import STAFF_PREFIX, require_sign_in
 from .auth import bp as auth_bp
 from .console import bp as console_bp
+from .lists import bp as lists_bp
+from .orders import bp as orders_bp
+from .printing import bp as printing_bp
+from .procedures import bp as procedures_bp
 from .team import bp as team_bp
 
 bp = Blueprint("staff", __name__, url_prefix=STAFF_PREFIX)
 bp.before_request(require_sign_in)
-for child in (auth_bp, console_bp, locations_bp, sync_bp, team_bp):
+for child in (auth_bp, console_bp, procedures_bp, printing_bp, orders_bp, locations_bp,
+              departments_bp, sync_bp, team_bp, lists_bp):
     bp.register_blueprint(child)

@@ -1,7 +1,9 @@
-"""The receptionist's queue: what came in, what waits, what is late (R14).
+"""The receptionist's queue: what came in, what waits, what is late (R1, R2, R9, R12, R14).
 
-Emergencies not yet acknowledged are pinned on top; then new visitor entries; then
-the other open tickets, earliest due first. Plain Python over the store.
+Emergencies and important matters nobody has acknowledged are pinned on top, each with
+the level of the escalation chain to call now; then phone and walk-in records left from
+an earlier day; then new visitor entries; then the other open tickets, earliest due
+first. Plain Python over the store and ``rules``.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ..locations.service import location_name
 from ..store import Store
+from . import rules
 from .service import mask_phone
 
 DUE_SOON = timedelta(minutes=10)
@@ -33,9 +36,20 @@ class Row:
     name: str
     reported_at: datetime
     age_minutes: int
-    due_at: datetime | None
+    due_at: datetime | None  # when its next step is due (``rules.current_due``)
     due_state: str  # "late", "soon", "ok" or ""
-    alarm: bool
+    alarm: bool  # in the escalation chain and nobody has acknowledged it
+    flags: tuple[str, ...] = ()  # of FLAGS, in that order
+    level: int | None = None  # an alarm: the level of the chain to call now (0: the first)
+    contact: dict | None = None  # that level: title_zh, title_en, name, phone
+    next_at: datetime | None = None  # an alarm: when the following level is up
+    due_other_day: bool = False  # due on another day than today (the site's): show its date
+
+
+#: What the queue marks on a row: a phone or walk-in record left from an earlier day, a
+#: repair not on site by its deadline, one on site after it, a call back due (R1, R2,
+#: R9, R15).
+FLAGS = ("carried_over", "late", "arrived_late", "revisit")
 
 
 def due_state(due: datetime | None, now: datetime, soon: timedelta = DUE_SOON) -> str:
@@ -66,23 +80,48 @@ def _matches(ticket: dict, filters: dict, tz: ZoneInfo) -> bool:
     return True
 
 
+def row_flags(ticket: dict, now: datetime, tz: ZoneInfo, state: str) -> tuple[str, ...]:
+    """Return the FLAGS of an open ticket at ``now`` (``state``: its ``due_state``)."""
+    found = {
+        "carried_over": rules.carried_over(ticket, now, tz),
+        "late": (ticket["category"] == "repair" and state == "late"
+                 and ticket["status"] in ("new", "open", "dispatched")),
+        "arrived_late": bool(ticket.get("arrived_late")),
+        "revisit": rules.revisit_pending(ticket),
+    }
+    return tuple(flag for flag in FLAGS if found[flag])
+
+
 def build(store: Store, now: datetime, tz: ZoneInfo, filters: dict | None = None,
-          lang: str = "zh") -> list[Row]:
-    """Return the open tickets that match ``filters``, in queue order."""
+          lang: str = "zh", policy: rules.Policy = rules.POLICY) -> list[Row]:
+    """Return the open tickets that match ``filters``, in queue order.
+
+    ``policy`` gives the escalation step: every step nobody acknowledges an alarm, the
+    next level of ``store.escalation_chain()`` is the one to call.
+    """
     filters = filters or {}
     tickets = [t for t in store.open_summaries() if _matches(t, filters, tz)]
     names = {loc["code"]: location_name(loc, lang) for loc in store.locations(False)}
+    chain = store.escalation_chain()
+    today = now.astimezone(tz).date()
     rows = []
     for t in tickets:
         reported = datetime.fromisoformat(t["reported_at"])
-        due = datetime.fromisoformat(t["due_at"]) if t.get("due_at") else None
-        alarm = t["category"] == "emergency" and not t.get("acknowledged")
+        due = rules.current_due(t)
+        state = due_state(due, now)
+        chained = rules.escalation(t, now, len(chain), policy)
+        alarm = bool(chained and chained.alarm)
+        level = chained.level if alarm else None
         rows.append(Row(t["id"], t["number"], t["category"], t["channel"], t["status"],
                         names.get(t["location"], t["location"] or ""), t.get("name") or "",
                         reported, max(0, int((now - reported).total_seconds() // 60)), due,
-                        due_state(due, now), alarm))
+                        state, alarm, row_flags(t, now, tz, state), level,
+                        chain[level] if alarm and chain else None,
+                        chained.next_at if alarm else None,
+                        due is not None and due.astimezone(tz).date() != today))
     far = datetime.max.replace(tzinfo=now.tzinfo)
-    rows.sort(key=lambda r: (not r.alarm, r.status != "new", r.due_at or far, r.reported_at))
+    rows.sort(key=lambda r: (not r.alarm, "carried_over" not in r.flags, r.status != "new",
+                             r.due_at or far, r.reported_at))
     return rows
 
 
@@ -101,3 +140,31 @@ def typed_drafts(store: Store) -> list[dict]:
             summary = typed.get("description") or typed.get("name") or mask_phone(typed["phone"])
             drafts.append({**draft, "summary": summary[:60]})
     return drafts
+
+
+def revisits(store: Store, now: datetime) -> list[dict]:
+    """Return the open tickets whose call back is due (R15), the earliest due first, each
+    with its ``due_state`` at ``now``."""
+    due = [{**t, "due_state": due_state(rules.current_due(t), now)}
+           for t in store.open_summaries() if rules.revisit_pending(t)]
+    return sorted(due, key=lambda t: (t["revisit_due"], t["reported_at"]))
+
+
+def spot_check(store: Store, department: str) -> list[dict]:
+    """Return the repairs ``department`` completed that are still open (resolved, not yet
+    filed), the earliest completed first: staff call back on some and file them (R15)."""
+    done = [t for t in store.open_summaries()
+            if t["category"] == "repair" and t["status"] == "resolved"
+            and t.get("department") == department]
+    return sorted(done, key=lambda t: t.get("completed_at") or t["reported_at"])
+
+
+def emergencies(store: Store) -> list[dict]:
+    """Return the emergencies and important matters (R12), open ones and those closed of
+    the last two months, with their timelines and the chain's notifications: the open
+    ones nobody acknowledged first, then the other open ones, then the closed, each
+    newest first."""
+    chained = [t for t in store.open_tickets() if rules.in_chain(t)]
+    chained += store.closed_tickets(rules.in_chain)
+    chained.sort(key=lambda t: t["reported_at"], reverse=True)
+    return sorted(chained, key=lambda t: (t["status"] == "closed", bool(t.get("acknowledged"))))

@@ -2,11 +2,16 @@
 // then clear the screen for the next visitor (or sign staff out). Configured by
 // #idle-config (data-idle, data-countdown in seconds; data-keepalive: a staff URL
 // pinged now and then while someone touches the screen); pages without it never reset.
-// Staff console: an emergency row (.alarm-badge) beeps until someone acknowledges it.
+// Staff console: while the queue shows an emergency or an important matter nobody has
+// acknowledged (#queue-rows[data-alarm="1"], refreshed by the queue's 5-second poll), a
+// short beep pattern plays every few seconds with the Web Audio API (no sound file);
+// browsers allow sound only after a touch on the page, so until then it waits.
 (function () {
   "use strict";
-  var idleTimer = null, tickTimer = null, remaining = 0, lastPing = Date.now(), audio = null;
+  var idleTimer = null, tickTimer = null, remaining = 0, lastPing = Date.now();
   var PING_EVERY_MS = 30000;
+  var audio = null, alarmTimer = null, ALARM_EVERY_MS = 4000;
+  var BEEPS = [[0, 880], [0.3, 660], [0.6, 880]];  // [start in s, pitch in Hz]
 
   function el(id) { return document.getElementById(id); }
 
@@ -52,28 +57,52 @@
     if (idleTimer || tickTimer) { arm(); keepAlive(); }
   }
 
-  function beep() {
-    if (!audio || !document.querySelector(".alarm-badge")) return;
-    var osc = audio.createOscillator(), gain = audio.createGain();
-    osc.frequency.value = 880; gain.gain.value = 0.2;
-    osc.connect(gain); gain.connect(audio.destination);
-    osc.start(); osc.stop(audio.currentTime + 0.4);
+  function alarmOn() {
+    return !!document.querySelector('#queue-rows[data-alarm="1"]');
+  }
+
+  function beeps() {
+    if (!audio || audio.state !== "running" || !alarmOn()) return;
+    var now = audio.currentTime;
+    BEEPS.forEach(function (beep) {
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = beep[1]; gain.gain.value = 0.25;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(now + beep[0]); osc.stop(now + beep[0] + 0.2);
+    });
+  }
+
+  function startAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Context) audio = new Context();
+    if (audio && audio.state === "suspended") audio.resume().then(beeps, function () {});
+  }
+
+  // start or stop the repeating pattern as the page now says
+  function updateAlarm() {
+    if (alarmOn()) {
+      startAudio();
+      if (!alarmTimer) { beeps(); alarmTimer = setInterval(beeps, ALARM_EVERY_MS); }
+    } else if (alarmTimer) {
+      clearInterval(alarmTimer); alarmTimer = null;
+    }
   }
 
   ["pointerdown", "keydown", "input", "wheel", "touchstart"].forEach(function (type) {
     document.addEventListener(type, activity, { capture: true, passive: true });
   });
-  document.addEventListener("pointerdown", function () {
-    // browsers allow sound only after a touch
-    if (!audio && window.AudioContext) { audio = new AudioContext(); beep(); }
-  }, { once: true });
+  ["pointerdown", "keydown"].forEach(function (type) {  // sound is allowed after a touch
+    document.addEventListener(type, function () { if (alarmOn()) startAudio(); },
+                              { capture: true, passive: true });
+  });
   document.addEventListener("click", function (e) {
     if (e.target && e.target.id === "idle-stay") { arm(); lastPing = 0; keepAlive(); }
   });
   // a new page (boosted navigation) re-arms the timer; background polls do not
+  // and a poll of the queue, or another page, may start or end the alarm
   document.addEventListener("htmx:afterSettle", function (e) {
     if (e.detail && e.detail.boosted) arm();
-    beep();
+    updateAlarm();
   });
   // a boosted page swaps only the body: carry its <html lang> over too (a language switch
   // sent with a form, e.g. on the details step, is such a page)
@@ -82,5 +111,5 @@
       ? /<html[^>]*\slang="([A-Za-z-]+)"/.exec(e.detail.serverResponse) : null;
     if (html) document.documentElement.lang = html[1];
   });
-  document.addEventListener("DOMContentLoaded", arm);
+  document.addEventListener("DOMContentLoaded", function () { arm(); updateAlarm(); });
 })();
