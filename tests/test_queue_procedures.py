@@ -98,6 +98,24 @@ def test_a_repair_not_on_site_by_its_deadline_is_late_then_arrived_late(app, des
     assert "due-late" not in row["classes"]  # nothing more is due until it is completed
 
 
+def totals(desk) -> str:
+    html = desk.get("/staff/", headers=PARTIAL).get_data(as_text=True)
+    found = re.search(r'<tr class="queue-totals"><td colspan="7">(.*?)</td></tr>', html)
+    return found.group(1) if found else ""
+
+
+def test_late_arrivals_and_late_repairs_are_counted_under_the_queue(app, desk, store, clock):
+    assert totals(desk) == ""
+    late = [report(app, clock) for _ in range(3)]
+    for ticket in late:
+        actions.confirm(store, ticket["id"], {}, actor=desk.actor, now=clock())
+        actions.dispatch(store, ticket["id"], "maintenance", actor=desk.actor, now=clock())
+    clock.now += timedelta(minutes=31)
+    assert totals(desk) == "未按时到场 3"
+    actions.arrive(store, late[0]["id"], actor=desk.actor, now=clock())
+    assert totals(desk) == "未按时到场 2 · 迟到 1"
+
+
 def test_an_agreed_deadline_is_what_the_late_flag_follows(app, desk, store, clock):
     repair = report(app, clock)
     actions.confirm(store, repair["id"], {}, actor=desk.actor, now=clock())

@@ -67,7 +67,7 @@ def index():
     filters = {k: request.args.get(k, "")[:40] for k in queue.FILTERS}
     rows = queue.build(store, _now(), current_app.config["TZ"], filters, _lang(),
                        current_app.config["POLICY"])
-    context = {"rows": rows, "filters": filters, "now": _now()}
+    context = {"rows": rows, "counts": queue.flag_counts(rows), "filters": filters, "now": _now()}
     if htmx.trigger == "queue-rows":
         return render_template("staff/_queue_rows.html", **context)
     drafts = queue.typed_drafts(store)

@@ -125,6 +125,13 @@ def build(store: Store, now: datetime, tz: ZoneInfo, filters: dict | None = None
     return rows
 
 
+def flag_counts(rows: list[Row]) -> dict[str, int]:
+    """Return how many rows carry each flag, in ``FLAGS`` order, leaving out the none:
+    late arrivals and the rest are counted, not only marked."""
+    counts = {flag: sum(flag in r.flags for r in rows) for flag in FLAGS}
+    return {flag: n for flag, n in counts.items() if n}
+
+
 def typed_drafts(store: Store) -> list[dict]:
     """Return the visitors' unfinished entries with something typed, newest first.
 
