@@ -333,3 +333,14 @@ def test_a_technician_already_on_site_gets_the_visitors_flow(app, client, tech):
     ticket = repair(app, tech)
     post(client, f"/staff/orders/{ticket['id']}/arrive")
     assert client.get("/q/DEMO-LIB").status_code == 303
+
+
+def test_a_technician_on_the_ticket_page_records_their_own_arrival_as_on_the_order(
+        app, client, store, tech):
+    ticket = repair(app, tech)
+    html = client.get(f"/staff/t/{ticket['id']}").get_data(as_text=True)
+    form = html[html.index('data-action="arrive"') - 200:html.index('data-action="arrive"')]
+    assert f'action="/staff/orders/{ticket["id"]}/arrive"' in form  # not the desk's by-phone
+    assert post(client, f"/staff/orders/{ticket['id']}/arrive",
+                page=f"/staff/t/{ticket['id']}").status_code == 303
+    assert store.ticket(ticket["id"])["arrival"] == "declared"
