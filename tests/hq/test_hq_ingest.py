@@ -40,6 +40,32 @@ def test_a_new_batch_is_stored_folded_and_answered_signed(hq, client, store, kio
     assert site["events_received"] == 3 and site["last_contact"].startswith("20")
 
 
+def test_every_step_of_the_procedures_reaches_hq_and_folds_there(client, store, kiosk, clock):
+    key = add_site(store)
+    kiosk.report("t-1")
+    for kind, data in (("confirmed", {}), ("dispatched", {"department": "maintenance"}),
+                       ("arrived", {"how": "verified"}),
+                       ("completed", {"result": "fixed", "fee": "35.00",
+                                      "revisit_due": (clock() + timedelta(days=1)).isoformat()}),
+                       ("revisited", {"outcome": "satisfied", "comment": ""}),
+                       ("closed", {"reason": "done"})):
+        kiosk.act("t-1", kind, data)
+    kiosk.report("t-2", category="complaint")
+    kiosk.act("t-2", "confirmed")
+    kiosk.act("t-2", "investigated", {"facts": "noise"})
+    kiosk.act("t-2", "signed_off", {"remarks": ""}, actor={"role": "manager", "id": "st-2",
+                                                          "name": "Zhou"})
+    kiosk.act("t-2", "transferred", {"department": "security"})
+    kiosk.act(None, "department_saved", {"code": "security", "name_zh": "保安", "name_en": "",
+                                         "phone": "", "members": [], "active": True})
+    response = post(client, key, batch("site-a", kiosk.events))
+    assert response.status_code == 200
+    assert [r for r in response.get_json()["results"] if r["result"] != "stored"] == []
+    repair, complaint = store.ticket("site-a", "t-1"), store.ticket("site-a", "t-2")
+    assert (repair["status"], repair["close_reason"]) == ("closed", "done")
+    assert complaint["status"] == "in_progress"
+
+
 def test_the_answer_is_bound_to_the_request_it_answers(client, store, kiosk):
     key = add_site(store)
     kiosk.report("t-1")
