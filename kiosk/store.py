@@ -32,8 +32,9 @@ import secrets
 import shutil
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from common.files import atomic_write
 
@@ -42,10 +43,13 @@ from .eventlog import EventLog
 from .jsonstorage import CorruptFile
 from .projections.directory import Directory
 from .projections.locations import Locations
+from .projections.reports import Reports
 from .projections.tickets import Tickets
 from .tickets import model
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CHECKPOINT_EVENTS = 500
 CHECKPOINT_SECONDS = 10.0
@@ -119,6 +123,7 @@ class Store:
         self._tickets = Tickets(self._projection_folder(), self._log.read)
         self._locations = Locations(self._projection_folder())
         self._directory = Directory(self._projection_folder())
+        self._reports = Reports(self._projection_folder())
 
     def _open_projections(self) -> None:
         try:
@@ -142,8 +147,8 @@ class Store:
         return (self._tickets, *self._site_projections())
 
     def _site_projections(self):
-        """The small projections of a few site events each (places, departments)."""
-        return (self._locations, self._directory)
+        """The small projections of a few site events each (places, departments, reports)."""
+        return (self._locations, self._directory, self._reports)
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
@@ -158,7 +163,7 @@ class Store:
     def rebuild(self) -> None:
         """Throw the projections away and build them again from the whole log."""
         with self.lock:
-            for name in ("_tickets", "_locations", "_directory"):  # those opened so far
+            for name in ("_tickets", "_locations", "_directory", "_reports"):  # those opened so far
                 if getattr(self, name, None) is not None:
                     getattr(self, name).discard()  # never write what is thrown away
             stale = self.folder / f"projections.old-{int(time.time())}"
@@ -263,13 +268,18 @@ class Store:
         with self.lock:
             return self._tickets.all_open()
 
+    def over_reported(self, start: datetime, end: datetime, compute: Callable[[list], T]) -> T:
+        """Return ``compute(tickets)`` over every ticket reported in [start, end), open or
+        closed: run under the lock on the tickets themselves, not copies (a report reads a
+        month or two of them at once), so ``compute`` must never change one."""
+        with self.lock:  # the archives read stay open until the next append trims them
+            return compute(list(self._tickets.reported_between(start, end)))
+
     def closed_tickets(self, keep: Callable[[dict], bool], months: int = 2) -> list[dict]:
         """Return the closed tickets reported in the ``months`` newest months of the
         archives that ``keep(ticket)`` accepts (a list such as the emergencies' record)."""
         with self.lock:
-            found = self._tickets.closed_where(keep, months)
-            self._tickets.trim()
-            return found
+            return self._tickets.closed_where(keep, months)
 
     def open_summaries(self) -> list[dict]:
         """Return every open ticket without its timeline (what the queue lists)."""
@@ -307,6 +317,16 @@ class Store:
         is saved."""
         with self.lock:
             return self._directory.chain()
+
+    def issued_reports(self) -> list[dict]:
+        """Return the customer feedback reports issued to HQ, the last issued first (R13)."""
+        with self.lock:
+            return self._reports.all()
+
+    def issued_report(self, key: str) -> dict | None:
+        """Return the report issued for the period ``key`` (``Period.key``), or None."""
+        with self.lock:
+            return self._reports.get(key)
 
     @property
     def last_seq(self) -> int:

@@ -281,3 +281,20 @@ def test_request_ids_survive_a_crash_and_reach_last_month_archive(store, opened)
     assert again.ticket_by_request("form-0")["id"] == last_month["id"]
     assert again.ticket_by_request("form-1")["events"][-1]["type"] == "noted"
     assert again.ticket_by_request("form-2")["id"] == later["id"]
+
+
+def test_a_report_reads_every_ticket_reported_in_its_range_open_or_archived(store):
+    months = [NOW - timedelta(days=60), NOW - timedelta(days=31), NOW - timedelta(hours=1)]
+    tickets = [report(store, at) for at in months]
+    close(store, tickets[0], NOW)
+    close(store, tickets[1], NOW)
+    def compute(found):
+        return sorted(t["number"] for t in found)
+
+    everything = store.over_reported(NOW - timedelta(days=90), NOW, compute)
+    assert everything == sorted(t["number"] for t in tickets)
+    assert store.over_reported(NOW - timedelta(days=45), NOW - timedelta(hours=2),
+                               compute) == [tickets[1]["number"]]  # the end is excluded
+    assert store.over_reported(NOW - timedelta(days=59, hours=23), NOW - timedelta(days=32),
+                               compute) == []
+    assert store.ticket(tickets[0]["id"])["status"] == "closed"  # archived, and still read

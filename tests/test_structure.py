@@ -16,12 +16,15 @@ ALLOWED = {
     "common": (),
     "sync": ("common",),
     "kiosk": ("common", "sync"),
-    # HQ folds tickets with the kiosk's own Flask-free rules and fold, nothing else of it
-    "hq": ("common", "sync", "kiosk.tickets.rules", "kiosk.tickets.model"),
+    # HQ folds tickets and reports on them with the kiosk's own Flask-free rules, fold and
+    # figures, nothing else of it
+    "hq": ("common", "sync", "kiosk.tickets.rules", "kiosk.tickets.model",
+           "kiosk.tickets.figures"),
     "frontdesk": ("common", "sync", "kiosk", "hq"),
 }
 #: Modules that must not import Flask or its extensions.
-FLASK_FREE = ("common", "sync", "kiosk.tickets.rules", "kiosk.tickets.model")
+FLASK_FREE = ("common", "sync", "kiosk.tickets.rules", "kiosk.tickets.model",
+              "kiosk.tickets.figures")
 
 
 def modules(root: Path) -> dict[str, Path]:

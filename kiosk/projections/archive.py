@@ -37,6 +37,10 @@ class Archive:
         doc_id = self._requests.get(request_id)
         return self.table.get(doc_id=doc_id) if doc_id else None
 
+    def tickets(self):
+        """Yield the tickets as stored, without copying them (never change one)."""
+        yield from ((self.db.storage.read() or {}).get("tickets") or {}).values()
+
     def put(self, ticket: dict) -> None:
         """Insert or replace a closed ticket."""
         doc_id = self._ids.get(ticket["id"])

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -281,13 +282,28 @@ class Tickets:
                     return copy.deepcopy(doc)
         return None
 
+    def reported_between(self, start: datetime, end: datetime) -> Iterator[dict]:
+        """Yield the tickets themselves, open and closed, reported in [start, end) (their
+        archive months by the UTC month of their id): never change them."""
+        for ticket in self.open.values():
+            if start <= datetime.fromisoformat(ticket["reported_at"]) < end:
+                yield ticket
+        month, last = start.astimezone(timezone.utc).replace(day=1), end.astimezone(timezone.utc)
+        while month < last:
+            key = f"{month:%Y-%m}"
+            if key in self.months and self._has_archive(key):
+                for ticket in self._archive(key).tickets():
+                    if start <= datetime.fromisoformat(ticket["reported_at"]) < end:
+                        yield ticket
+            month = (month + timedelta(days=32)).replace(day=1)
+
     def closed_where(self, keep: Callable[[dict], bool], months: int) -> list[dict]:
         """Return copies of the closed tickets reported in the ``months`` newest archive
         months for which ``keep(ticket)`` is true."""
         found = []
         for month in sorted(self.months, reverse=True)[:months]:
             if self._has_archive(month):
-                found += [copy.deepcopy(t) for t in self._archive(month).table.all() if keep(t)]
+                found += [copy.deepcopy(t) for t in self._archive(month).tickets() if keep(t)]
         return found
 
     def all_open(self) -> list[dict]:
