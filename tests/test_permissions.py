@@ -18,6 +18,7 @@ MAY = {
     **{action: DESK_ONLY for action in rules.TICKET_ACTIONS},
     "arrive": ANYONE, "complete": ANYONE,  # maintenance: their own work orders
     "record": DESK_ONLY, "dismiss_draft": DESK_ONLY, "edit_locations": DESK_ONLY,
+    "read_reports": DESK_ONLY, "issue_reports": MANAGER_ONLY,
     "manage_staff": MANAGER_ONLY, "manage_departments": MANAGER_ONLY,
     "configure_sync": MANAGER_ONLY,
 }

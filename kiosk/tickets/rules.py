@@ -285,6 +285,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_staff": MANAGERS,  # add and disable staff accounts
     "manage_departments": MANAGERS,  # departments and the escalation chain (R11, R12)
     "configure_sync": MANAGERS,  # the connection to HQ
+    "read_reports": DESK,      # the customer feedback report, the monthly statistics (R13, R16)
+    "issue_reports": MANAGERS,  # sign and send the periodic report to HQ (R13)
 }
 #: Actions a desk member brings to the screen but another role signs with their own PIN:
 #: a complaint is signed off by a manager, even while a receptionist is signed in (R10).
