@@ -28,13 +28,13 @@ REFUSED = frozenset({CONFLICT, BAD_CHAIN})
 #: Site events without a ticket that HQ knows (stored and counted as applied).
 SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_changed",
                               "locations_imported", "location_saved",
-                              "department_saved", "escalation_saved"})
+                              "department_saved", "escalation_saved", "report_issued"})
 KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
 MAX_SEQ = 2 ** 53
 _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
                  "actor": dict, "data": dict, "prev_hash": str, "hash": str}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_TEXT, _TEXT_OR_NULL = (str,), (str, type(None))
+_TEXT, _TEXT_OR_NULL, _OBJECT = (str,), (str, type(None)), (dict,)
 #: event type -> {data field: (allowed types, required)}; other keys in ``data`` are
 #: allowed (a newer kiosk may add some), their values are not used by HQ.
 DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
@@ -53,7 +53,13 @@ DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "resolved": {"result": (_TEXT_OR_NULL, False)},
     "fed_back": {"how": (_TEXT, True), "revisit_due": (_TEXT_OR_NULL, False)},
     "revisited": {"outcome": (_TEXT, True)},
+    # the customer feedback report a site's manager issued: period {key, first, last, ...},
+    # figures (kiosk.tickets.figures.report), remarks
+    "report_issued": {"period": (_OBJECT, True), "figures": (_OBJECT, True),
+                      "remarks": (_TEXT_OR_NULL, False)},
 }
+#: report_issued: the fields of ``data.period`` HQ shows (ISO days and the period's key)
+_PERIOD_FIELDS = ("key", "first", "last")
 
 
 class ApiError(Exception):
@@ -163,6 +169,10 @@ def _data_problem(kind: str, data: dict) -> str | None:
                 return f"data.{field} is missing"
         elif not isinstance(data[field], types):
             return f"data.{field} must be {_TYPE_WORDS[types]}"
+    if kind == "report_issued":
+        for field in _PERIOD_FIELDS:
+            if not isinstance(data["period"].get(field), str):
+                return f"data.period.{field} must be a string"
     if kind == "amended":
         for field, change in data.items():
             if not (isinstance(change, dict) and "old" in change and "new" in change):
@@ -173,7 +183,7 @@ def _data_problem(kind: str, data: dict) -> str | None:
 
 
 _KIND_NAMES = {str: "string", int: "integer", dict: "object"}
-_TYPE_WORDS = {_TEXT: "a string", _TEXT_OR_NULL: "a string or null"}
+_TYPE_WORDS = {_TEXT: "a string", _TEXT_OR_NULL: "a string or null", _OBJECT: "an object"}
 
 
 def plan(events: list[dict], last: int, last_hash: str,

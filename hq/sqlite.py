@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS events (
   body TEXT NOT NULL, applied INTEGER NOT NULL, received_at TEXT NOT NULL,
   PRIMARY KEY (site_id, seq));
 CREATE INDEX IF NOT EXISTS events_by_ticket ON events (site_id, ticket_id, seq);
+CREATE INDEX IF NOT EXISTS events_reports ON events (at) WHERE type = 'report_issued';
 CREATE TABLE IF NOT EXISTS tickets (
   site_id TEXT NOT NULL, ticket_id TEXT NOT NULL, state TEXT NOT NULL, status TEXT NOT NULL,
   category TEXT, due_at TEXT, reported_at TEXT, updated_seq INTEGER NOT NULL,

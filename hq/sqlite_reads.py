@@ -14,8 +14,8 @@ _HIDDEN = ("token", "events")
 _OPEN = "t.status != 'closed'"
 
 
-def _state(row) -> dict:
-    state = {k: v for k, v in json.loads(row["state"]).items() if k not in _HIDDEN}
+def _state(row, hidden: tuple[str, ...] = _HIDDEN) -> dict:
+    state = {k: v for k, v in json.loads(row["state"]).items() if k not in hidden}
     return {**state, "site_id": row["site_id"], "site_name": row["site_name"]}
 
 
@@ -79,3 +79,33 @@ class ReadsMixin:
             sql += " WHERE site_id = ?"
             args = (site_id, limit)
         return [dict(r) for r in self._db().execute(sql + " ORDER BY id DESC LIMIT ?", args)]
+
+    def issued_reports(self, site_id=None, limit=200) -> list[dict]:
+        sql = ("SELECT e.site_id, e.seq, e.body, e.received_at, s.name AS site_name "
+               "FROM events e JOIN sites s ON s.site_id = e.site_id "
+               "WHERE e.type = 'report_issued' AND e.applied = 1")
+        args: tuple = (limit,)
+        if site_id:
+            sql += " AND e.site_id = ?"
+            args = (site_id, limit)
+        out = []
+        for r in self._db().execute(sql + " ORDER BY e.at DESC, e.site_id, e.seq DESC LIMIT ?",
+                                    args):
+            event = json.loads(r["body"])
+            data = event["data"]
+            out.append({"site_id": r["site_id"], "site_name": r["site_name"], "seq": r["seq"],
+                        "at": event["at"], "received_at": r["received_at"],
+                        "actor": event["actor"], "period": data["period"],
+                        "figures": data["figures"], "remarks": data.get("remarks") or ""})
+        return out
+
+    def tickets_reported(self, start, end, site_id=None) -> list[dict]:
+        sql = ("SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "
+               "JOIN sites s ON s.site_id = t.site_id "
+               "WHERE t.reported_at >= ? AND t.reported_at < ?")
+        args: tuple = (utc_iso(start), utc_iso(end))
+        if site_id:
+            sql += " AND t.site_id = ?"
+            args = (*args, site_id)
+        return [_state(r, ("token",)) for r in self._db().execute(
+            sql + " ORDER BY t.reported_at, t.site_id, t.ticket_id", args)]

@@ -94,6 +94,18 @@ class HQStore(Protocol):
     def alarms(self, site_id: str | None = None, limit: int = 200) -> list[dict]:
         """Return the alarms, newest first."""
 
+    # -- reading (reports) ----------------------------------------------------------
+    def issued_reports(self, site_id: str | None = None, limit: int = 200) -> list[dict]:
+        """Return the customer feedback reports the sites issued (``report_issued``
+        events), the last issued first, of all sites or one: ``{site_id, site_name, seq,
+        at, received_at, actor, period, figures, remarks}``."""
+
+    def tickets_reported(self, start: datetime, end: datetime,
+                         site_id: str | None = None) -> list[dict]:
+        """Return the folded state of every ticket reported in [start, end), of all sites
+        or one, in report order: the whole ticket with its ``events`` (never its status
+        token), with ``site_id`` and ``site_name``."""
+
     # -- dashboard accounts ---------------------------------------------------------
     def admin_count(self) -> int:
         """Return how many dashboard accounts exist."""

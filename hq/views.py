@@ -14,14 +14,16 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from common.config import now_utc
 from common.messages import N_
-from kiosk.tickets import rules
+from kiosk.tickets import figures, rules
 from sync import protocol
 
 from . import ingest
+from . import reports as report_figures
 from .storage import HQStore
 
 api = Blueprint("hq_api", __name__)
@@ -136,3 +138,20 @@ def ticket(site_id: str, ticket_id: str):
     return render_template("hq/ticket.html", ticket=found,
                            events=store.ticket_events(site_id, ticket_id),
                            problems=ingest.verify_site_chain(store, site_id))
+
+
+@bp.get("/reports")
+def reports():
+    """The customer feedback reports: those the sites issued, and the report of a period
+    across all sites (or one), computed from the tickets HQ holds, sites side by side."""
+    store, tz = get_store(), current_app.config["TZ"]
+    sites = store.sites()
+    site_id = _choice("site", [s["site_id"] for s in sites])
+    preset = _choice("preset", report_figures.PRESETS) or "last_month"
+    period = report_figures.period(preset, now_utc(current_app).astimezone(tz).date(), tz)
+    across = report_figures.across_sites(store, period, sites)
+    report = across["by_site"][site_id] if site_id else across["all"]
+    return render_template("hq/reports.html", issued=report_figures.issued(store, site_id),
+                           across=across, report=report, summary=figures.summary(report, gettext),
+                           period=period, preset=preset, presets=report_figures.PRESETS,
+                           preset_labels=figures.PRESET_LABELS, sites=sites, site_id=site_id)

@@ -51,16 +51,20 @@ DEFAULTS = {
     "WORKING_DAYS": "1,2,3,4,5",   # ISO weekdays (1 = Monday): a revisit is due the next one
     "ESCALATION_MINUTES": 5,       # unacknowledged emergency: the next level of the chain
     "TECHNICIAN_SESSION_HOURS": 12,  # a maintenance account's own phone stays signed in
+    "REPORT_MONTHS": 1,            # the feedback report to HQ: 1 monthly, 2 every two months
     "PIN_HASH_METHOD": None,       # tests only (under TESTING): a cheap hash; else scrypt
 }
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill ``app.config`` from the defaults, the data folder, the environment and tests;
-    ``POLICY`` is the site's deadlines and timers (``rules.Policy``) made from them."""
+    ``POLICY`` is the site's deadlines and timers (``rules.Policy``) made from them. A bad
+    setting fails the start, not a page."""
     load_layers(app.config, DEFAULTS, "KIOSK", test_config)
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["SITE_TZ"]
     app.config["POLICY"] = policy_from(app.config)
+    if app.config["REPORT_MONTHS"] not in (1, 2) or type(app.config["REPORT_MONTHS"]) is not int:
+        raise ValueError(f"REPORT_MONTHS must be 1 or 2, not {app.config['REPORT_MONTHS']!r}")
 
 
 def policy_from(config) -> rules.Policy:

@@ -3,6 +3,8 @@ from flask import Blueprint
 
 from ..departments.views import bp as departments_bp
 from ..locations.admin import bp as locations_bp
+from ..reports.issue_views import bp as report_issue_bp
+from ..reports.views import bp as reports_bp
 from ..syncing.views import bp as sync_bp
 from .auth import STAFF_PREFIX, require_sign_in
 from .auth import bp as auth_bp
@@ -16,5 +18,5 @@ from .team import bp as team_bp
 bp = Blueprint("staff", __name__, url_prefix=STAFF_PREFIX)
 bp.before_request(require_sign_in)
 for child in (auth_bp, console_bp, procedures_bp, printing_bp, orders_bp, locations_bp,
-              departments_bp, sync_bp, team_bp, lists_bp):
+              departments_bp, sync_bp, team_bp, lists_bp, report_issue_bp, reports_bp):
     bp.register_blueprint(child)

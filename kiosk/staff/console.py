@@ -20,6 +20,7 @@ from common.validation import ValidationError
 
 from ..errors import render_error
 from ..extensions import get_store, htmx
+from ..reports.issue_views import ready_report
 from ..tickets import actions, queue, rules, service
 from .auth import STAFF_PREFIX, actor, current_staff, get_directory, permission_required
 
@@ -72,7 +73,7 @@ def index():
         return render_template("staff/_queue_rows.html", **context)
     drafts = queue.typed_drafts(store)
     shown = len(drafts) if request.args.get("drafts") == "all" else queue.DRAFTS_SHOWN
-    return render_template("staff/queue.html", drafts=drafts[:shown],
+    return render_template("staff/queue.html", drafts=drafts[:shown], report_due=ready_report(),
                            drafts_more=len(drafts) - len(drafts[:shown]),
                            locations=store.locations(), **context)
 
