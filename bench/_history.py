@@ -72,16 +72,16 @@ PROCEDURE = {
 }
 
 def history(n_tickets: int, now: datetime, seed: int = 1,
-            open_backlog: int = OPEN_BACKLOG) -> list[dict]:
-    """Return the partial events of ``n_tickets`` tickets, in time order; at most
-    ``open_backlog`` of them (and half of all) stay open."""
+            open_backlog: int = OPEN_BACKLOG, days: int = HISTORY_DAYS) -> list[dict]:
+    """Return the partial events of ``n_tickets`` tickets reported over the last ``days``
+    days, in time order; at most ``open_backlog`` of them (and half of all) stay open."""
     from kiosk import ids
     from kiosk.tickets import rules
 
     rng = random.Random(seed)
     n_open = min(open_backlog, n_tickets // 2)
     reports = sorted(
-        [(now - timedelta(seconds=rng.uniform(2 * 86400, HISTORY_DAYS * 86400)), False)
+        [(now - timedelta(seconds=rng.uniform(2 * 86400, days * 86400)), False)
          for _ in range(n_tickets - n_open)]
         # the open backlog: half came in the last six hours, half over two weeks
         + [(now - timedelta(seconds=rng.uniform(60, 6 * 3600) if i % 2
@@ -146,7 +146,8 @@ def history(n_tickets: int, now: datetime, seed: int = 1,
     return [e[2] for e in events]
 
 
-def fill(data_dir: Path, n_tickets: int, seed: int = 1, open_backlog: int = OPEN_BACKLOG) -> dict:
+def fill(data_dir: Path, n_tickets: int, seed: int = 1, open_backlog: int = OPEN_BACKLOG,
+         days: int = HISTORY_DAYS) -> dict:
     """Create a data folder with ``n_tickets`` tickets of history, ``open_backlog`` of
     them open; return timings (s).
 
@@ -159,7 +160,7 @@ def fill(data_dir: Path, n_tickets: int, seed: int = 1, open_backlog: int = OPEN
     app = create_app(config(data_dir))          # demo places, seq 1
     app.extensions["kiosk_store"].close()
     t0 = time.perf_counter()
-    partials = history(n_tickets, datetime.now(timezone.utc), seed, open_backlog)
+    partials = history(n_tickets, datetime.now(timezone.utc), seed, open_backlog, days)
     t1 = time.perf_counter()
     store = Store(data_dir)
     try:
