@@ -102,6 +102,10 @@ def test_numbers_count_up_within_a_day(page: Page):
 def test_place_search_narrows_the_list(page: Page, page_errors):
     page.goto("/")
     choose_category(page, CATS["repair"])
+    expect(page).to_have_url(re.compile(r"/report/place$"))
+    # the step came by a boosted swap: type once htmx has taken the new page in hand
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
     places = page.locator("#places button")
     expect(places).not_to_have_count(1)
     page.get_by_label("搜索地点").fill("食堂")
