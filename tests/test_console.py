@@ -111,3 +111,22 @@ def test_a_half_filled_visitor_entry_stays_as_a_draft_staff_can_finish(app, clie
 
 def test_unknown_ticket_is_a_404(desk):
     assert desk.get("/staff/t/NOPE").status_code == 404
+
+
+@pytest.mark.parametrize("role, shown", [
+    ("receptionist", {"/staff/orders/", "/staff/places", "/staff/departments",
+                      "/staff/reports/issued", "/staff/sync"}),
+    ("manager", {"/staff/orders/", "/staff/places", "/staff/departments",
+                 "/staff/reports/issued", "/staff/sync", "/staff/team"}),
+    ("maintenance", {"/staff/places", "/staff/departments"}),
+])
+def test_more_lists_the_pages_the_menu_has_no_room_for_as_the_role_uses_them(app, client, role,
+                                                                             shown):
+    sign_in(app, client, name=f"A {role}", role=role)
+    html = client.get("/staff/more").get_data(as_text=True)
+    listed = set(re.findall(r'<li><a class="button big" href="([^"]+)"', html))
+    assert listed == shown
+    for path in shown:  # each opens, and lights "more" in the menu (issued reports: "reports")
+        page = client.get(path).get_data(as_text=True)
+        lit = "/staff/reports" if path == "/staff/reports/issued" else "/staff/more"
+        assert f'<a href="{lit}" class="button primary">' in page, path

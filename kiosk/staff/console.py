@@ -8,6 +8,7 @@ resent form answers as its first sending did and stores nothing new.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -88,6 +89,53 @@ def dismiss_draft(draft_id: str):
     get_store().discard_draft(draft_id[:40])
     back = {"drafts": "all"} if request.form.get("drafts") == "all" else {}
     return redirect(url_for(".index", **back), 303)
+
+
+@dataclass(frozen=True)
+class MorePage:
+    """A page the staff menu's "more" lists: its ``active`` key (which lights "more" in the
+    menu), where, what, and the roles that use it (None: every role)."""
+
+    key: str
+    endpoint: str
+    label: str
+    hint: str
+    roles: frozenset[str] | None = None
+
+
+MORE = (
+    MorePage("orders", "staff.orders.mine", N_("Work orders"),
+             N_("Every repair someone has been sent to, the earliest due first."), rules.DESK),
+    MorePage("locations", "staff.locations.index", N_("Places"),
+             N_("Add, rename and retire places; print their QR posters.")),
+    MorePage("departments", "staff.departments.index", N_("Departments"),
+             N_("Who does what, their phones, and the emergency escalation chain.")),
+    MorePage("reports", "staff.report_issue.issued", N_("Reports issued"),
+             N_("The customer feedback reports sent to HQ."), rules.DESK),
+    MorePage("sync", "staff.sync.panel", N_("Sync"), N_("The connection to headquarters."),
+             rules.DESK),
+    MorePage("team", "staff.team.index", N_("Staff accounts"),
+             N_("Add staff, give a new PIN, disable an account."), rules.MANAGERS),
+)
+
+
+def _more_for(role: str) -> list[MorePage]:
+    return [p for p in MORE if p.roles is None or role in p.roles]
+
+
+@bp.app_context_processor
+def more_pages() -> dict:
+    """``MORE_PAGES``: the ``active`` keys of the pages under "more" for the signed-in
+    role, so the menu lights "more" on them ("reports" has its own entry)."""
+    staff = current_staff()
+    keys = {p.key for p in _more_for(staff["role"])} - {"reports"} if staff else set()
+    return {"MORE_PAGES": frozenset(keys | {"more"})}
+
+
+@bp.get("/more")
+def more():
+    """The pages the staff menu has no room for, those the signed-in role uses."""
+    return render_template("staff/more.html", pages=_more_for(current_staff()["role"]))
 
 
 @bp.get("/ping")

@@ -251,6 +251,7 @@ def test_the_qr_sheet_has_one_code_per_active_place_each_starting_there(
     assert "DEMO-GATE-N" not in active and len(active) == 7
 
     sign_in(page, server)
+    page.get_by_role("link", name="更多").click()
     page.get_by_role("link", name="地点").click()
     page.get_by_role("link", name="打印二维码海报").click()
     expect(page).to_have_url(server.url + "/staff/places/posters")
