@@ -179,9 +179,10 @@ def test_sync_now_wakes_the_worker_and_the_panel_refreshes_alone(app, manager, m
     assert "Not set up" in html
 
 
-def test_the_staff_menu_links_to_sync(app, client):
+def test_the_staff_menu_leads_to_sync(app, client):
     sign_in(app, client)
-    assert 'href="/staff/sync"' in client.get("/staff/").get_data(as_text=True)
+    assert 'href="/staff/more"' in client.get("/staff/").get_data(as_text=True)
+    assert 'href="/staff/sync"' in client.get("/staff/more").get_data(as_text=True)
 
 
 def test_the_sync_panels_polling_does_not_keep_a_staff_session_alive():

@@ -25,7 +25,12 @@ def sign_in(page: Page, name: str, pin: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("员工登录")
     page.get_by_label("您的称呼").fill(name)
     page.get_by_label("密码").fill(pin)
-    page.get_by_role("button", name="登录", exact=True).click()
+    # wait for this very answer: the page before may show the same message already
+    with page.expect_response(lambda r: r.request.method == "POST"
+                              and "/staff/login" in r.url):
+        page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def test_first_run_setup_creates_the_manager_and_signs_them_in(page: Page, make_server,
