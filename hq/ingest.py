@@ -28,7 +28,8 @@ REFUSED = frozenset({CONFLICT, BAD_CHAIN})
 #: Site events without a ticket that HQ knows (stored and counted as applied).
 SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_changed",
                               "locations_imported", "location_saved",
-                              "department_saved", "escalation_saved", "report_issued"})
+                              "department_saved", "escalation_saved", "report_issued",
+                              "handover_signed", "handover_acknowledged", "diary_noted"})
 KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
 MAX_SEQ = 2 ** 53
 _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
@@ -57,6 +58,12 @@ DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     # figures (kiosk.tickets.figures.report), remarks
     "report_issued": {"period": (_OBJECT, True), "figures": (_OBJECT, True),
                       "remarks": (_TEXT_OR_NULL, False)},
+    # a shift handover (R20): the summary as prepared, notes, for whom; acknowledged by id
+    "handover_signed": {"id": (_TEXT, True), "prepared": (_OBJECT, True),
+                        "notes": (_TEXT_OR_NULL, False), "to": (_TEXT, True),
+                        "request_id": (_TEXT_OR_NULL, False)},
+    "handover_acknowledged": {"id": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
+    "diary_noted": {"text": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
 }
 #: report_issued: the fields of ``data.period`` HQ shows (ISO days and the period's key)
 _PERIOD_FIELDS = ("key", "first", "last")

@@ -42,6 +42,7 @@ from .drafts import Drafts
 from .eventlog import EventLog
 from .jsonstorage import CorruptFile
 from .projections.directory import Directory
+from .projections.handover import Handovers
 from .projections.locations import Locations
 from .projections.reports import Reports
 from .projections.tickets import Tickets
@@ -124,6 +125,7 @@ class Store:
         self._locations = Locations(self._projection_folder())
         self._directory = Directory(self._projection_folder())
         self._reports = Reports(self._projection_folder())
+        self._handovers = Handovers(self._projection_folder())
 
     def _open_projections(self) -> None:
         try:
@@ -148,7 +150,7 @@ class Store:
 
     def _site_projections(self):
         """The small projections of a few site events each (places, departments, reports)."""
-        return (self._locations, self._directory, self._reports)
+        return (self._locations, self._directory, self._reports, self._handovers)
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
@@ -163,7 +165,8 @@ class Store:
     def rebuild(self) -> None:
         """Throw the projections away and build them again from the whole log."""
         with self.lock:
-            for name in ("_tickets", "_locations", "_directory", "_reports"):  # those opened so far
+            for name in ("_tickets", "_locations", "_directory", "_reports",
+                         "_handovers"):  # those opened so far
                 if getattr(self, name, None) is not None:
                     getattr(self, name).discard()  # never write what is thrown away
             stale = self.folder / f"projections.old-{int(time.time())}"
@@ -327,6 +330,31 @@ class Store:
         """Return the report issued for the period ``key`` (``Period.key``), or None."""
         with self.lock:
             return self._reports.get(key)
+
+    def handovers(self, limit: int = 20) -> list[dict]:
+        """Return the ``limit`` newest shift handovers, the newest first (R20)."""
+        with self.lock:
+            return self._handovers.latest(limit)
+
+    def handover(self, hid: str) -> dict | None:
+        """Return the shift handover ``hid``, or None."""
+        with self.lock:
+            return self._handovers.get(hid)
+
+    def handover_by_request(self, request_id: str) -> dict | None:
+        """Return the handover signed or acknowledged with ``request_id``, or None."""
+        with self.lock:
+            return self._handovers.by_request(request_id)
+
+    def diary(self, start: datetime, end: datetime) -> list[dict]:
+        """Return the work diary's entries noted in [start, end), in order (R20)."""
+        with self.lock:
+            return self._handovers.diary(start, end)
+
+    def diary_by_request(self, request_id: str) -> dict | None:
+        """Return the diary entry noted with ``request_id``, or None."""
+        with self.lock:
+            return self._handovers.diary_by_request(request_id)
 
     @property
     def last_seq(self) -> int:

@@ -115,9 +115,11 @@ def test_unknown_ticket_is_a_404(desk):
 
 @pytest.mark.parametrize("role, shown", [
     ("receptionist", {"/staff/orders/", "/staff/places", "/staff/departments",
-                      "/staff/reports/issued", "/staff/sync"}),
+                      "/staff/reports/issued", "/staff/sync", "/staff/handover",
+                      "/staff/diary"}),
     ("manager", {"/staff/orders/", "/staff/places", "/staff/departments",
-                 "/staff/reports/issued", "/staff/sync", "/staff/team"}),
+                 "/staff/reports/issued", "/staff/sync", "/staff/team",
+                 "/staff/handover", "/staff/diary"}),
     ("maintenance", {"/staff/places", "/staff/departments"}),
 ])
 def test_more_lists_the_pages_the_menu_has_no_room_for_as_the_role_uses_them(app, client, role,

@@ -21,6 +21,7 @@ MAY = {
     "read_reports": DESK_ONLY, "issue_reports": MANAGER_ONLY,
     "manage_staff": MANAGER_ONLY, "manage_departments": MANAGER_ONLY,
     "configure_sync": MANAGER_ONLY,
+    "hand_over": DESK_ONLY, "write_diary": DESK_ONLY,
 }
 
 

@@ -2,6 +2,7 @@
 from flask import Blueprint
 
 from ..departments.views import bp as departments_bp
+from ..handover.views import bp as handover_bp
 from ..locations.admin import bp as locations_bp
 from ..reports.issue_views import bp as report_issue_bp
 from ..reports.views import bp as reports_bp
@@ -20,3 +21,4 @@ bp.before_request(require_sign_in)
 for child in (auth_bp, console_bp, procedures_bp, printing_bp, orders_bp, locations_bp,
               departments_bp, sync_bp, team_bp, lists_bp, report_issue_bp, reports_bp):
     bp.register_blueprint(child)
+bp.register_blueprint(handover_bp)

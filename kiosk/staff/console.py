@@ -21,6 +21,7 @@ from common.validation import ValidationError
 
 from ..errors import render_error
 from ..extensions import get_store, htmx
+from ..handover.views import pending_banner
 from ..reports.issue_views import ready_report
 from ..tickets import actions, queue, rules, service
 from .auth import STAFF_PREFIX, actor, current_staff, get_directory, permission_required
@@ -75,6 +76,7 @@ def index():
     drafts = queue.typed_drafts(store)
     shown = len(drafts) if request.args.get("drafts") == "all" else queue.DRAFTS_SHOWN
     return render_template("staff/queue.html", drafts=drafts[:shown], report_due=ready_report(),
+                           handover_pending=pending_banner(),
                            drafts_more=len(drafts) - len(drafts[:shown]),
                            locations=store.locations(), **context)
 
@@ -110,6 +112,11 @@ MORE = (
              N_("Add, rename and retire places; print their QR posters.")),
     MorePage("departments", "staff.departments.index", N_("Departments"),
              N_("Who does what, their phones, and the emergency escalation chain.")),
+    MorePage("handover", "staff.handover.index", N_("Shift handover"),
+             N_("Hand the shift over with your PIN; the incoming person acknowledges with theirs."),
+             rules.DESK),
+    MorePage("diary", "staff.handover.diary", N_("Work diary"),
+             N_("Short notes of the day, by who wrote them; printable."), rules.DESK),
     MorePage("reports", "staff.report_issue.issued", N_("Reports issued"),
              N_("The customer feedback reports sent to HQ."), rules.DESK),
     MorePage("sync", "staff.sync.panel", N_("Sync"), N_("The connection to headquarters."),

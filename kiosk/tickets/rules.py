@@ -287,6 +287,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "configure_sync": MANAGERS,  # the connection to HQ
     "read_reports": DESK,      # the customer feedback report, the monthly statistics (R13, R16)
     "issue_reports": MANAGERS,  # sign and send the periodic report to HQ (R13)
+    "hand_over": DESK,         # prepare, sign and acknowledge a shift handover (R20)
+    "write_diary": DESK,       # read and write the work diary (R20)
 }
 #: Actions a desk member brings to the screen but another role signs with their own PIN:
 #: a complaint is signed off by a manager, even while a receptionist is signed in (R10).
