@@ -121,11 +121,18 @@ class Store:
         return folder
 
     def _new_projections(self) -> None:
-        self._tickets = Tickets(self._projection_folder(), self._log.read)
-        self._locations = Locations(self._projection_folder())
-        self._directory = Directory(self._projection_folder())
-        self._reports = Reports(self._projection_folder())
-        self._handovers = Handovers(self._projection_folder())
+        """Open every projection; ``_opened`` holds those opened, even if one then fails."""
+        folder, self._opened = self._projection_folder(), []
+
+        def opened(projection):
+            self._opened.append(projection)
+            return projection
+
+        self._tickets = opened(Tickets(folder, self._log.read))
+        self._locations = opened(Locations(folder))
+        self._directory = opened(Directory(folder))
+        self._reports = opened(Reports(folder))
+        self._handovers = opened(Handovers(folder))
 
     def _open_projections(self) -> None:
         try:
@@ -165,10 +172,8 @@ class Store:
     def rebuild(self) -> None:
         """Throw the projections away and build them again from the whole log."""
         with self.lock:
-            for name in ("_tickets", "_locations", "_directory", "_reports",
-                         "_handovers"):  # those opened so far
-                if getattr(self, name, None) is not None:
-                    getattr(self, name).discard()  # never write what is thrown away
+            for p in getattr(self, "_opened", ()):
+                p.discard()  # never write what is thrown away
             stale = self.folder / f"projections.old-{int(time.time())}"
             if (self.folder / "projections").exists():
                 os.replace(self.folder / "projections", stale)
