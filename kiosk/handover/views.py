@@ -16,13 +16,11 @@ from flask_babel import gettext
 
 from common.config import now_utc
 from common.messages import N_, Message
-from common.pins import BadSignIn, LockedOut, TooManyAttempts
-from common.validation import REQUIRED, ValidationError
+from common.validation import ValidationError
 
 from ..errors import render_error
 from ..extensions import get_store
-from ..security import client_address
-from ..staff.auth import actor, current_staff, get_directory, permission_required
+from ..staff.auth import actor, countersign, current_staff, get_directory, permission_required
 from ..tickets import rules
 from ..tickets.service import check_request_id
 from . import service
@@ -99,18 +97,10 @@ def sign():
 @permission_required("hand_over")
 def acknowledge(hid: str):
     """The incoming person acknowledges with their own name and PIN, on this screen."""
-    name = request.form.get("ack_name", "").strip()[:80]
-    pin = request.form.get("ack_pin", "")[:40]
-    form = {"ack_name": name}
-    if not name or not pin:
-        return _render({k: REQUIRED for k, v in (("ack_name", name), ("ack_pin", pin)) if not v},
-                       form)
-    try:
-        signer = get_directory().authenticate(name, pin, _now(), client_address())
-    except (LockedOut, TooManyAttempts):
-        return _render({"ack_pin": ACK_BUSY}, form)
-    except BadSignIn:
-        return _render({"ack_pin": ACK_REFUSED}, form)
+    form = {"ack_name": request.form.get("ack_name", "").strip()[:80]}
+    signer, errors = countersign("ack_name", "ack_pin", ACK_REFUSED, ACK_BUSY)
+    if errors:
+        return _render(errors, form)
     try:
         handover = service.acknowledge(get_store(), hid[:40], signer, actor=actor(), now=_now(),
                                        request_id=_request_id())

@@ -118,6 +118,24 @@ def _idle() -> Lifetimes:
                      {"maintenance": float(config["TECHNICIAN_SESSION_HOURS"]) * 3600})
 
 
+def countersign(name_field: str, pin_field: str, refused: Message,
+                busy: Message) -> tuple[dict | None, dict[str, Message]]:
+    """Check the name and PIN another person typed into this form (a manager's sign-off,
+    the incoming person's acknowledgement), whoever is signed in; return ``(their
+    signature, {})`` or ``(None, errors by field)``. Throttled and locked like a sign-in."""
+    name = request.form.get(name_field, "").strip()[:80]
+    pin = request.form.get(pin_field, "")[:40]
+    if not name or not pin:
+        return None, {k: REQUIRED for k, v in ((name_field, name), (pin_field, pin)) if not v}
+    try:
+        account = get_directory().authenticate(name, pin, now_utc(current_app), client_address())
+    except (LockedOut, TooManyAttempts):
+        return None, {pin_field: busy}
+    except BadSignIn:
+        return None, {pin_field: refused}
+    return {"role": account["role"], "id": account["id"], "name": account["name"]}, {}
+
+
 @bp.app_template_global()
 def staff_may(action: str) -> bool:
     """Tell whether the signed-in staff member's role may take ``action`` at all."""

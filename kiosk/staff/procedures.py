@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from common.config import now_utc
 from common.messages import N_, Message
-from common.pins import BadSignIn, LockedOut, TooManyAttempts
-from common.validation import REQUIRED
 
-from ..security import client_address
 from ..tickets import actions
-from .auth import get_directory
+from .auth import countersign, get_directory
 from .console import act, invalid, request_id
 
 bp = Blueprint("procedures", __name__)
@@ -78,19 +74,11 @@ def investigate(tid: str):
 def sign_off(tid: str):
     """The manager signs a complaint off here with their own name and PIN, whoever is
     signed in; the event is the manager's (R10)."""
-    name, pin = _form("manager_name").strip()[:80], _form("manager_pin")
-    if not name or not pin:
-        errors = {k: REQUIRED for k, v in (("manager_name", name), ("manager_pin", pin)) if not v}
+    signer, errors = countersign("manager_name", "manager_pin", SIGN_OFF_REFUSED, SIGN_OFF_BUSY)
+    if signer and signer["role"] != "manager":
+        errors = {"manager_name": NOT_A_MANAGER}
+    if errors:
         return invalid(tid, errors)
-    try:
-        signer = get_directory().authenticate(name, pin, now_utc(current_app), client_address())
-    except (LockedOut, TooManyAttempts):
-        return invalid(tid, {"manager_pin": SIGN_OFF_BUSY})
-    except BadSignIn:
-        return invalid(tid, {"manager_pin": SIGN_OFF_REFUSED})
-    if signer["role"] != "manager":
-        return invalid(tid, {"manager_name": NOT_A_MANAGER})
-    signer = {"role": signer["role"], "id": signer["id"], "name": signer["name"]}
     return act(tid, actions.sign_off, _form("remarks"), signer=signer, request_id=request_id())
 
 
