@@ -5,8 +5,6 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,16 +14,8 @@ from kiosk.store import Store, StoreLocked
 from kiosk.tickets.rules import RuleError
 from sync import events
 
-ROOT = Path(__file__).resolve().parent.parent
-SITE = "site-test"
-NOW = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
-TZ = ZoneInfo("Asia/Shanghai")
-STAFF = {"role": "staff", "id": "s1", "name": "Wang"}
-VISITOR = {"role": "visitor"}
-
-
 from store_helpers import (  # noqa: F401 (fixtures: folder, opened, store)
-    NOW, SITE, STAFF, TZ, VISITOR, close, crash, folder, log_bytes, open_on_disk, opened,
+    NOW, ROOT, SITE, STAFF, TZ, VISITOR, close, crash, folder, log_bytes, open_on_disk, opened,
     projection_files, reopen, report, state, step, store,
 )
 

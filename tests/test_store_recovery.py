@@ -3,21 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-
-
-ROOT = Path(__file__).resolve().parent.parent
-SITE = "site-test"
-NOW = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
-TZ = ZoneInfo("Asia/Shanghai")
-STAFF = {"role": "staff", "id": "s1", "name": "Wang"}
-VISITOR = {"role": "visitor"}
-
-
 from store_helpers import (  # noqa: F401 (fixtures: folder, opened, store)
     close, crash, folder, opened, projection_files, report, state, step, store,
 )
