@@ -52,9 +52,12 @@ class Handovers(SmallProjection):
                                 "request_id": data.get("request_id"), "seq": event["seq"]})
 
     def latest(self, limit: int) -> list[dict]:
-        """Return the ``limit`` newest handovers, the newest first."""
-        rows = sorted(self.table.all(), key=lambda r: r["seq"], reverse=True)[:limit]
-        return [copy.deepcopy(dict(r)) for r in rows]
+        """Return the ``limit`` newest handovers, the newest first: by document id, the
+        order they were signed in, read as stored (the queue asks on every page, and the
+        handovers pile up two a day)."""
+        stored = (self.db.storage.read() or {}).get("handovers") or {}
+        newest = sorted(stored, key=int, reverse=True)[:limit]
+        return [copy.deepcopy(stored[doc_id]) for doc_id in newest]
 
     def get(self, hid: str) -> dict | None:
         """Return the handover ``hid``, or None."""
