@@ -247,17 +247,17 @@ def index():
                            **report_context(figs, ids, details), **_prepared())
 
 
-def _figures_sheet(p: figures.Period) -> exports.Sheet:
-    figs = _compute(p)[0]
-    minutes = int(current_app.config["POLICY"].arrival.total_seconds() // 60)
-    return exports.figure_rows(figs, figures.summary(figs, gettext), export_names(lookups()),
-                               gettext, minutes)
+def _sheets(p: figures.Period) -> tuple[exports.Sheet, exports.Sheet]:
+    """The report's figures and its tickets as export sheets, from one pass over the store."""
+    policy, names = current_app.config["POLICY"], export_names(lookups())
+    minutes = int(policy.arrival.total_seconds() // 60)
 
+    def compute(tickets: list[dict]) -> tuple[exports.Sheet, exports.Sheet]:
+        figs = figures.report(tickets, p, policy)
+        return (exports.figure_rows(figs, figures.summary(figs, gettext), names, gettext, minutes),
+                exports.ticket_rows(figures.reported_in(tickets, p), names, gettext))
 
-def _tickets_sheet(p: figures.Period) -> exports.Sheet:
-    names = export_names(lookups())
-    return get_store().over_reported(p.start, p.end,
-                                     lambda tickets: exports.ticket_rows(tickets, names, gettext))
+    return get_store().over_reported(p.previous().start, p.end, compute)
 
 
 @bp.get("/export.csv")
@@ -267,10 +267,10 @@ def export_csv():
     p, errors, form = chosen_period(request.args)
     if errors:
         return _picker(form, errors)
+    figures_sheet, tickets_sheet = _sheets(p)
     if request.args.get("what") == "tickets":
-        return _download(exports.to_csv(_tickets_sheet(p)), f"{_stem('report', p)}-tickets.csv",
-                         CSV)
-    return _download(exports.to_csv(_figures_sheet(p)), f"{_stem('report', p)}.csv", CSV)
+        return _download(exports.to_csv(tickets_sheet), f"{_stem('report', p)}-tickets.csv", CSV)
+    return _download(exports.to_csv(figures_sheet), f"{_stem('report', p)}.csv", CSV)
 
 
 @bp.get("/export.xlsx")
@@ -280,8 +280,7 @@ def export_xlsx():
     p, errors, form = chosen_period(request.args)
     if errors:
         return _picker(form, errors)
-    return _download(exports.to_xlsx([_figures_sheet(p), _tickets_sheet(p)]),
-                     f"{_stem('report', p)}.xlsx", XLSX)
+    return _download(exports.to_xlsx(list(_sheets(p))), f"{_stem('report', p)}.xlsx", XLSX)
 
 
 # -- the monthly statistics (R16) -----------------------------------------------------------
