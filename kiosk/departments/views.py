@@ -9,14 +9,12 @@ form with 422, next to their field, with everything typed kept.
 """
 from __future__ import annotations
 
-from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
-from common.config import now_utc
 from common.validation import ValidationError
 
+from .. import web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, get_directory, permission_required
 from ..tickets import rules
@@ -38,10 +36,6 @@ def level_title(level: dict) -> str:
     return service.level_title(level, get_locale().language)
 
 
-def _now():
-    return now_utc(current_app)
-
-
 def _candidates() -> list[dict]:
     """The active staff accounts members are picked from: maintenance first, then by name.
 
@@ -60,7 +54,7 @@ def _form(edit: bool) -> dict:
 
 
 def _save(code: str, form: dict, new: bool) -> dict:
-    return service.save_department(get_store(), code, form, actor=actor(), now=_now(),
+    return service.save_department(get_store(), code, form, actor=actor(), now=web.now(),
                                    staff_ids=[s["id"] for s in _candidates()], new=new)
 
 
@@ -108,7 +102,7 @@ def escalation():
         rows = [{name: request.form.get(service.level_field(i, name), "")[:200]
                  for name in service.LEVEL_FIELDS} for i in range(service.MAX_LEVELS)]
         try:
-            service.save_chain(get_store(), rows, actor=actor(), now=_now())
+            service.save_chain(get_store(), rows, actor=actor(), now=web.now())
         except ValidationError as exc:
             errors = exc.errors
         else:

@@ -14,15 +14,14 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from common.config import now_utc
 from common.messages import N_, Message
 from common.validation import ValidationError
 
+from .. import web
 from ..errors import render_error
 from ..extensions import get_store
 from ..staff.auth import actor, countersign, current_staff, get_directory, permission_required
 from ..tickets import rules
-from ..tickets.service import check_request_id
 from . import service
 
 bp = Blueprint("handover", __name__)
@@ -31,18 +30,6 @@ ACK_REFUSED = Message(N_("This name and PIN do not match a staff account."))
 ACK_BUSY = Message(N_("Too many tries. Please wait a few minutes and try again."))
 ALREADY = (N_("Acknowledged already"),
            N_("Someone acknowledged this handover already. Please look at the page again."))
-
-
-def _now():
-    return now_utc(current_app)
-
-
-def _tz():
-    return current_app.config["TZ"]
-
-
-def _request_id() -> str | None:
-    return check_request_id(request.form.get("request_id"))
 
 
 def pending_banner() -> dict | None:
@@ -64,7 +51,7 @@ def _render(errors: dict | None = None, form: dict | None = None):
     store = get_store()
     return render_template(
         "handover/index.html",
-        prepared=service.prepare(store, _now(), _tz(), current_app.config["POLICY"]),
+        prepared=service.prepare(store, web.now(), web.tz(), current_app.config["POLICY"]),
         pending=service.pending(store), history=service.history(store),
         recipients=_recipients(), security=service.SECURITY, errors=errors or {},
         form=form or {}, max_notes=service.MAX_NOTES), 422 if errors else 200
@@ -84,8 +71,8 @@ def sign():
     form = {k: request.form.get(k, "")[:service.MAX_NOTES + 200] for k in ("notes", "to")}
     try:
         service.sign(get_store(), form["notes"], form["to"], recipients=_recipients(),
-                     actor=actor(), now=_now(), tz=_tz(), policy=current_app.config["POLICY"],
-                     request_id=_request_id())
+                     actor=actor(), now=web.now(), tz=web.tz(), policy=current_app.config["POLICY"],
+                     request_id=web.request_id())
     except ValidationError as exc:
         return _render(exc.errors, form)
     flash(gettext("The handover is signed. The incoming person acknowledges it with their own "
@@ -102,8 +89,8 @@ def acknowledge(hid: str):
     if errors:
         return _render(errors, form)
     try:
-        handover = service.acknowledge(get_store(), hid[:40], signer, actor=actor(), now=_now(),
-                                       request_id=_request_id())
+        handover = service.acknowledge(get_store(), hid[:40], signer, actor=actor(), now=web.now(),
+                                       request_id=web.request_id())
     except service.UnknownHandover:
         abort(404)
     except ValidationError as exc:
@@ -118,7 +105,7 @@ def _day() -> date:
     """The site-local day of ``?day=YYYY-MM-DD``, by default today; 404 if malformed."""
     raw = request.args.get("day", "")[:10]
     if not raw:
-        return _now().astimezone(_tz()).date()
+        return web.today()
     try:
         return date.fromisoformat(raw)
     except ValueError:
@@ -133,13 +120,13 @@ def diary():
     if request.method == "POST":
         form = {"text": request.form.get("text", "")[:service.MAX_DIARY + 200]}
         try:
-            service.note(get_store(), form["text"], actor=actor(), now=_now(),
-                         request_id=_request_id())
+            service.note(get_store(), form["text"], actor=actor(), now=web.now(),
+                         request_id=web.request_id())
         except ValidationError as exc:
             errors = exc.errors
         else:
             return redirect(url_for(".diary", _anchor="entries"), 303)
-    today = _now().astimezone(_tz()).date()
+    today = web.today()
     return render_template("handover/diary.html", day=day, today=today,
-                           entries=service.diary(get_store(), day, _tz()), errors=errors,
+                           entries=service.diary(get_store(), day, web.tz()), errors=errors,
                            form=form, max_text=service.MAX_DIARY), 422 if errors else 200

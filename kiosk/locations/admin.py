@@ -9,15 +9,13 @@ of ``service``, render. Errors re-render the page with 422, next to their field.
 """
 from __future__ import annotations
 
-from flask import (
-    Blueprint, abort, current_app, flash, redirect, render_template, request, url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 
-from common.config import now_utc
 from common.messages import N_
 from common.validation import ValidationError
 
+from .. import web
 from ..extensions import get_store
 from ..qr import public_url
 from ..staff.auth import actor, current_staff, permission_required
@@ -28,10 +26,6 @@ bp = Blueprint("locations", __name__, url_prefix="/places")
 #: Printed on every poster in both languages, whatever the screen's language.
 POSTER_CALL = N_("Scan with your phone to report a problem or ask a question about this place")
 POSTER_HINT = N_("No app needed. You get a ticket number to follow it.")
-
-
-def _now():
-    return now_utc(current_app)
 
 
 def _form() -> dict:
@@ -58,7 +52,7 @@ def add():
     """Add a location (or bring back a retired code with new names)."""
     form = _form()
     try:
-        location = service.save_location(get_store(), form, _now(), actor(), new=True)
+        location = service.save_location(get_store(), form, web.now(), actor(), new=True)
     except ValidationError as exc:
         return _render_index(exc.errors, form, status=422)
     flash(gettext("Saved %(code)s.", code=location["code"]))
@@ -77,7 +71,7 @@ def rename(code: str):
     if request.method == "POST":
         form = {**_form(), "code": location["code"]}
         try:
-            service.save_location(get_store(), form, _now(), actor())
+            service.save_location(get_store(), form, web.now(), actor())
         except ValidationError as exc:
             errors = exc.errors
         else:
@@ -89,7 +83,7 @@ def rename(code: str):
 
 def _set_active(action, code: str, done: str):
     try:
-        location = action(get_store(), code[:32], _now(), actor())
+        location = action(get_store(), code[:32], web.now(), actor())
     except service.UnknownLocation:
         abort(404)
     flash(gettext(done, code=location["code"]))
@@ -116,7 +110,7 @@ def import_csv():
     """Import places from an uploaded CSV, all or nothing, as ``locations import`` does."""
     upload = request.files.get("file")
     try:
-        count = service.import_csv(get_store(), upload.read() if upload else b"", _now(),
+        count = service.import_csv(get_store(), upload.read() if upload else b"", web.now(),
                                    actor())
     except service.BadCSV as exc:
         return _render_index(problems=exc.messages, status=422)

@@ -12,13 +12,13 @@ from flask import (
 )
 from flask_babel import gettext
 
-from common.config import now_utc
 from common.messages import N_
 from common.validation import ValidationError
 
+from .. import web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import figures, rules, service
+from ..tickets import figures, rules
 from . import issue
 
 bp = Blueprint("report_issue", __name__, url_prefix="/reports")
@@ -26,9 +26,6 @@ bp = Blueprint("report_issue", __name__, url_prefix="/reports")
 ISSUED = N_("Issued the report for %(period)s, signed %(name)s: it goes to HQ with the next sync.")
 ALREADY = N_("The report for %(period)s was already issued by %(name)s: nothing was changed.")
 
-
-def _today():
-    return now_utc(current_app).astimezone(current_app.config["TZ"]).date()
 
 
 def _months() -> int:
@@ -40,16 +37,16 @@ def ready_report() -> figures.Period | None:
     staff = current_staff()
     if staff is None or not rules.may(staff["role"], "issue_reports"):
         return None
-    return issue.due(get_store(), _today(), current_app.config["TZ"], _months())
+    return issue.due(get_store(), web.today(), web.tz(), _months())
 
 
 def _period() -> figures.Period:
     """The period of ``?period=<key>``, by default the last one ended; 404 for another."""
     key = request.args.get("period", "")[:40]
     if not key:
-        return figures.period_ended(_today(), current_app.config["TZ"], _months())
+        return figures.period_ended(web.today(), web.tz(), _months())
     try:
-        return issue.period_of(key, _today(), current_app.config["TZ"])
+        return issue.period_of(key, web.today(), web.tz())
     except issue.UnknownPeriod:
         abort(404)
 
@@ -65,8 +62,7 @@ def issue_report():
         remarks = request.form.get("remarks", "")
         try:
             done = issue.issue(store, period, issue.report_of(store, period, policy), remarks,
-                               actor=actor(), now=now_utc(current_app),
-                               request_id=service.check_request_id(request.form.get("request_id")))
+                               actor=actor(), now=web.now(), request_id=web.request_id())
         except ValidationError as exc:
             errors = exc.errors
         else:

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext
 
-from common.config import now_utc
 from common.messages import N_, Message
 
+from .. import web
 from ..departments.views import department_name
 from ..extensions import get_store, htmx
 from ..i18n import location_name
@@ -39,13 +39,6 @@ BAD_MONTH = Message(N_("Please pick a month."))
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-def _tz():
-    return current_app.config["TZ"]
-
-
-def _today() -> date:
-    return now_utc(current_app).astimezone(_tz()).date()
 
 
 # -- how figures read -----------------------------------------------------------------------
@@ -102,7 +95,7 @@ def chosen_period(args) -> tuple[figures.Period | None, dict, dict]:
     form = {"preset": preset, "first": args.get("first", "")[:20],
             "last": args.get("last", "")[:20]}
     if preset != "custom":  # its days fill the custom form in, to start from
-        p = figures.period(preset, _today(), _tz())
+        p = figures.period(preset, web.today(), web.tz())
         return p, {}, {**form, "first": p.first.isoformat(), "last": p.last.isoformat()}
     first, last = _day(form["first"]), _day(form["last"])
     errors = {}
@@ -116,7 +109,7 @@ def chosen_period(args) -> tuple[figures.Period | None, dict, dict]:
         errors["last"] = Message(TOO_LONG, {"n": figures.MAX_DAYS})
     if errors:
         return None, errors, form
-    return figures.period("custom", _today(), _tz(), first, last), {}, form
+    return figures.period("custom", web.today(), web.tz(), first, last), {}, form
 
 
 def chosen_month(args) -> tuple[figures.Period | None, dict, str]:
@@ -128,9 +121,9 @@ def chosen_month(args) -> tuple[figures.Period | None, dict, str]:
         if first is None:
             return None, {"month": BAD_MONTH}, typed
     else:
-        first = figures.period("last_month", _today(), _tz()).first
+        first = figures.period("last_month", web.today(), web.tz()).first
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    return figures.period("custom", _today(), _tz(), first, last), {}, typed
+    return figures.period("custom", web.today(), web.tz(), first, last), {}, typed
 
 
 # -- names ---------------------------------------------------------------------------------
@@ -150,7 +143,7 @@ def export_names(names: dict) -> exports.Names:
         place=lambda code: f"{location_name(places[code])} ({code})" if code in places else code,
         department=lambda code: department_name(departments[code]) if code in departments
         else code,
-        tz=_tz())
+        tz=web.tz())
 
 
 def report_charts(figs: dict, policy: rules.Policy) -> dict:
@@ -191,7 +184,7 @@ def report_context(figs: dict, ids: dict | None = None, details: dict | None = N
 
 
 def _prepared() -> dict:
-    return {"prepared_by": current_staff()["name"], "prepared_on": _today().isoformat()}
+    return {"prepared_by": current_staff()["name"], "prepared_on": web.today().isoformat()}
 
 
 def _compute(p: figures.Period) -> tuple[dict, dict, dict]:

@@ -26,12 +26,12 @@ from flask import (
 )
 
 from common import pins
-from common.config import now_utc
 from common.messages import N_, Message
 from common.pins import BadSignIn, LockedOut, TooManyAttempts
 from common.urls import safe_back
 from common.validation import REQUIRED, ValidationError
 
+from .. import web
 from ..i18n import local_time
 from ..security import client_address
 from ..tickets import rules
@@ -128,7 +128,7 @@ def countersign(name_field: str, pin_field: str, refused: Message,
     if not name or not pin:
         return None, {k: REQUIRED for k, v in ((name_field, name), (pin_field, pin)) if not v}
     try:
-        account = get_directory().authenticate(name, pin, now_utc(current_app), client_address())
+        account = get_directory().authenticate(name, pin, web.now(), client_address())
     except (LockedOut, TooManyAttempts):
         return None, {pin_field: busy}
     except BadSignIn:
@@ -156,7 +156,7 @@ def load_signed_in_staff() -> dict | None:
     session_id, staff = session.get("staff_sid"), None
     if session_id:
         polling = request.headers.get("HX-Trigger") in POLLING_TRIGGERS
-        staff = get_directory().session_staff(session_id, now_utc(current_app), _idle(),
+        staff = get_directory().session_staff(session_id, web.now(), _idle(),
                                               touch=not polling)
     if staff is None:
         if any(key in session for key in STAFF_KEYS):
@@ -201,7 +201,7 @@ def login():
         if errors:
             status = 422
         else:
-            now = now_utc(current_app)
+            now = web.now()
             try:
                 account, session_id = directory.sign_in(name, pin, now, _idle(),
                                                         client_address())
@@ -240,7 +240,7 @@ def setup():
         if "pin" not in errors and pin != again:
             errors["pin_again"] = PINS_DIFFER
         if not errors:
-            now = now_utc(current_app)
+            now = web.now()
             try:
                 staff = directory.add(name, "manager", pin, actor=None, now=now, first=True)
             except SetupClosed:

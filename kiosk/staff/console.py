@@ -9,16 +9,15 @@ resent form answers as its first sending did and stores nothing new.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from common.config import now_utc
 from common.messages import N_
 from common.urls import safe_back
 from common.validation import ValidationError
 
+from .. import web
 from ..errors import render_error
 from ..extensions import get_store, htmx
 from ..handover.views import pending_banner
@@ -35,10 +34,6 @@ GREETINGS = {
 }
 REFUSED = (N_("That step is not possible now"),
            N_("The ticket has moved on since this page was opened. Please look at it again."))
-
-
-def _now():
-    return now_utc(current_app)
 
 
 def _lang() -> str:
@@ -58,19 +53,15 @@ def new_request_id() -> str:
     return service.new_request_id()
 
 
-def request_id() -> str | None:
-    """Return the well-formed ``request_id`` the posted form carries, or None."""
-    return service.check_request_id(request.form.get("request_id"))
-
-
 @bp.get("/")
 def index():
     """The queue: emergencies pinned, new entries first, then open tickets by due time."""
     store = get_store()
     filters = {k: request.args.get(k, "")[:40] for k in queue.FILTERS}
-    rows = queue.build(store, _now(), current_app.config["TZ"], filters, _lang(),
+    rows = queue.build(store, web.now(), web.tz(), filters, _lang(),
                        current_app.config["POLICY"])
-    context = {"rows": rows, "counts": queue.flag_counts(rows), "filters": filters, "now": _now()}
+    context = {"rows": rows, "counts": queue.flag_counts(rows), "filters": filters,
+               "now": web.now()}
     if htmx.trigger == "queue-rows":
         return render_template("staff/_queue_rows.html", **context)
     drafts = queue.typed_drafts(store)
@@ -159,7 +150,7 @@ def ticket(tid: str):
 
 def _render_ticket(ticket: dict, errors: dict | None = None, form: dict | None = None,
                    status: int = 200):
-    store, staff, now = get_store(), current_staff(), _now()
+    store, staff, now = get_store(), current_staff(), web.now()
     chain = store.escalation_chain()
     due = rules.current_due(ticket)
     return render_template(
@@ -186,7 +177,7 @@ def act(tid: str, action, *args, **kwargs):
     back to the ticket, or to the ``next`` page under /staff the form names."""
     _ticket_or_404(tid)
     try:
-        action(get_store(), tid, *args, actor=actor(), now=_now(), **kwargs)
+        action(get_store(), tid, *args, actor=actor(), now=web.now(), **kwargs)
     except ValidationError as exc:
         return invalid(tid, exc.errors)
     except actions.Forbidden:
@@ -200,7 +191,7 @@ def act(tid: str, action, *args, **kwargs):
 @bp.post("/t/<tid>/confirm")
 def confirm(tid: str):
     """Confirm a visitor's entry, correcting category, place or wording if needed."""
-    return act(tid, actions.confirm, _corrections(), request_id=request_id())
+    return act(tid, actions.confirm, _corrections(), request_id=web.request_id())
 
 
 @bp.post("/t/<tid>/amend")
@@ -217,20 +208,20 @@ def _corrections() -> dict:
 @bp.post("/t/<tid>/note")
 def note(tid: str):
     """Add a staff note."""
-    return act(tid, actions.add_note, request.form.get("note", ""), request_id=request_id())
+    return act(tid, actions.add_note, request.form.get("note", ""), request_id=web.request_id())
 
 
 @bp.post("/t/<tid>/acknowledge")
 def acknowledge(tid: str):
     """Silence an emergency's alarm: someone is on it."""
-    return act(tid, actions.acknowledge, request.form.get("level", 0), request_id=request_id())
+    return act(tid, actions.acknowledge, request.form.get("level", 0), request_id=web.request_id())
 
 
 @bp.post("/t/<tid>/close")
 def close(tid: str):
     """Close a ticket with a reason; nothing is ever deleted."""
     return act(tid, actions.close, request.form.get("reason", ""),
-               confirmed=request.form.get("confirm") == "yes", request_id=request_id())
+               confirmed=request.form.get("confirm") == "yes", request_id=web.request_id())
 
 
 @bp.route("/record/<channel>", methods=["GET", "POST"])
@@ -245,11 +236,10 @@ def record(channel: str):
     if request.method == "POST":
         form = request.form.to_dict()
         try:
-            ticket = actions.record(store, form, channel, actor=actor(), now=_now(),
-                                    tz=current_app.config["TZ"],
-                                    policy=current_app.config["POLICY"],
+            ticket = actions.record(store, form, channel, actor=actor(), now=web.now(),
+                                    tz=web.tz(), policy=current_app.config["POLICY"],
                                     received_at=form.get("received_at", ""),
-                                    request_id=request_id())
+                                    request_id=web.request_id())
         except ValidationError as exc:
             errors = exc.errors
         else:

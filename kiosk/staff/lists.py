@@ -8,10 +8,9 @@ render. The revisit forms post to the ticket's own revisit step
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
-from common.config import now_utc
-
+from .. import web
 from ..extensions import get_store
 from ..tickets import queue
 from .auth import permission_required
@@ -33,7 +32,7 @@ def revisits():
     department = store.department(code) if code else None
     departments = store.departments(active_only=False)
     return render_template("staff/revisits.html",
-                           tickets=queue.revisits(store, now_utc(current_app)),
+                           tickets=queue.revisits(store, web.now()),
                            departments=departments, by_code={d["code"]: d for d in departments},
                            department=department,
                            checked=queue.spot_check(store, code) if department else [],

@@ -18,16 +18,16 @@ from flask import (
     Blueprint, abort, current_app, redirect, render_template, request, session, url_for,
 )
 
-from common.config import now_utc
 from common.validation import ValidationError
 from sync.events import iso
 
+from .. import web
 from ..errors import render_error
 from ..extensions import get_store
 from ..store import Store
 from ..tickets import actions, rules
 from .auth import actor, current_staff
-from .console import REFUSED, request_id
+from .console import REFUSED
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -39,10 +39,6 @@ PROOF_KEY = "at_place"
 ORDER_STEPS = ("arrive", "complete")
 #: The statuses of a work order someone is on: the order lists show these.
 WORKING = ("dispatched", "in_progress")
-
-
-def _now() -> datetime:
-    return now_utc(current_app)
 
 
 def _order_or_404(tid: str) -> dict:
@@ -100,7 +96,7 @@ def proved_at(code: str, now: datetime) -> bool:
 @bp.get("/")
 def mine():
     """A technician's open work orders; the desk sees every repair someone is on."""
-    store, staff, now = get_store(), current_staff(), _now()
+    store, staff, now = get_store(), current_staff(), web.now()
     orders = sorted((t for t in store.open_summaries()
                      if t["category"] == "repair" and t["status"] in WORKING
                      and (staff["role"] in rules.DESK or actions.is_own_order(store, t, staff))),
@@ -123,7 +119,7 @@ def _render(ticket: dict, errors: dict | None = None, form: dict | None = None,
     store, staff = get_store(), current_staff()
     location = store.location(ticket["location"]) if ticket.get("location") else None
     return render_template("orders/order.html", ticket=ticket, location=location,
-                           late=_late(ticket, _now()), steps=steps(store, ticket, staff),
+                           late=_late(ticket, web.now()), steps=steps(store, ticket, staff),
                            desk=staff["role"] in rules.DESK,
                            errors=errors or {}, form=form or {}), status
 
@@ -131,8 +127,8 @@ def _render(ticket: dict, errors: dict | None = None, form: dict | None = None,
 def _act(ticket: dict, action, *args, **kwargs):
     """Record a step of the order; re-render with errors (422), or refuse (403, 409)."""
     try:
-        action(get_store(), ticket["id"], *args, actor=actor(), now=_now(),
-               request_id=request_id(), **kwargs)
+        action(get_store(), ticket["id"], *args, actor=actor(), now=web.now(),
+               request_id=web.request_id(), **kwargs)
     except ValidationError as exc:
         return _render(ticket, exc.errors, request.form.to_dict(), 422)
     except actions.Forbidden:
@@ -147,7 +143,7 @@ def arrive(tid: str):
     """On site: verified when tapped on the place's poster page (``at_place``) with a
     fresh proof of this very place in the session, else declared."""
     ticket = _order_or_404(tid)
-    at_place = request.form.get("at_place") == "1" and proved_at(ticket["location"], _now())
+    at_place = request.form.get("at_place") == "1" and proved_at(ticket["location"], web.now())
     return _act(ticket, actions.arrive, at_place=at_place)
 
 
@@ -155,5 +151,5 @@ def arrive(tid: str):
 def complete(tid: str):
     """The repair is done: a short result, and the materials and fee if any (R16)."""
     fields = {k: request.form.get(k, "") for k in ("result", "materials", "fee")}
-    return _act(_order_or_404(tid), actions.complete, fields, tz=current_app.config["TZ"],
+    return _act(_order_or_404(tid), actions.complete, fields, tz=web.tz(),
                 policy=current_app.config["POLICY"])

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from unicodedata import east_asian_width
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 
-from common.config import now_utc
 from common.messages import N_
 
+from .. import web
 from ..errors import render_error
 from ..extensions import get_store, htmx
 from ..qr import public_url
@@ -52,7 +52,7 @@ def _render(template: str, ticket: dict, **context):
         return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
     return render_template(template, ticket=ticket, steps=latest_steps(ticket), fitted=fitted,
                            location=get_store().location(ticket["location"] or ""),
-                           printed_at=now_utc(current_app), printed_by=current_staff()["name"],
+                           printed_at=web.now(), printed_by=current_staff()["name"],
                            ARRIVALS=rules.ARRIVALS, FEEDBACK_WAYS=rules.FEEDBACK_WAYS,
                            REVISIT_OUTCOMES=rules.REVISIT_OUTCOMES, **context)
 

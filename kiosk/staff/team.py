@@ -3,12 +3,12 @@ console's side of ``python run.py staff``). Every change is an event signed by t
 manager (R8); disabling an account or giving it a new PIN signs it out everywhere."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from common.config import now_utc
 from common.validation import ValidationError
 
+from .. import web
 from ..tickets.rules import ROLES
 from .auth import PINS_DIFFER, actor, get_directory, permission_required
 
@@ -42,7 +42,7 @@ def add():
     form = {k: request.form.get(k, "")[:80] for k in ("name", "role", "pin")}
     try:
         get_directory().add(form["name"], form["role"], form["pin"], actor=actor(),
-                            now=now_utc(current_app))
+                            now=web.now())
     except ValidationError as exc:
         return _render(exc.errors, {**form, "pin": ""}, 422)
     return redirect(url_for(".index"), 303)
@@ -53,7 +53,7 @@ def disable():
     """Stop an account from signing in; its records keep the name."""
     try:
         get_directory().disable(request.form.get("name", "")[:80], actor=actor(),
-                                now=now_utc(current_app))
+                                now=web.now())
     except ValidationError as exc:
         return _render(exc.errors, status=422)
     return redirect(url_for(".index"), 303)
@@ -66,7 +66,7 @@ def set_pin():
     try:
         if pin != request.form.get("pin_again", "")[:80]:
             raise ValidationError({"pin_again": PINS_DIFFER})
-        staff = get_directory().set_pin(name, pin, actor=actor(), now=now_utc(current_app))
+        staff = get_directory().set_pin(name, pin, actor=actor(), now=web.now())
     except ValidationError as exc:
         errors = {PIN_FIELDS[field]: message for field, message in exc.errors.items()}
         return _render(errors, {"pin_name": name}, 422)

@@ -13,10 +13,10 @@ from flask import (
 )
 from flask_wtf.csrf import generate_csrf
 
-from common.config import now_utc
 from common.messages import N_
 from common.validation import ValidationError
 
+from .. import web
 from ..errors import MESSAGES, render_error
 from ..extensions import get_store, htmx
 from ..i18n import select_locale, switch_language
@@ -120,7 +120,7 @@ def from_qr(code: str):
     staff = None if request.args.get("report") else load_signed_in_staff()
     waiting = orders.awaiting_arrival(get_store(), staff, location["code"])
     if waiting:
-        orders.note_at_place(location["code"], now_utc(current_app))
+        orders.note_at_place(location["code"], web.now())
         return render_template("orders/at_place.html", location=location, orders=waiting,
                                staff=staff)
     session.pop("draft", None)
@@ -163,8 +163,7 @@ def details(draft: dict):
             draft.update(fields)  # kept as typed; checked when the visitor goes on
             _save(draft)
             return redirect(url_for(".details"), 303)
-        clean, errors = service.check_details(fields, draft["category"], now_utc(current_app),
-                                              current_app.config["TZ"])
+        clean, errors = service.check_details(fields, draft["category"], web.now(), web.tz())
         draft.update(fields if errors else clean)
         _save(draft)  # keep what was typed, even when it needs fixing
         if not errors:
@@ -199,7 +198,7 @@ def _review(draft: dict):
             return render_error(429, *MESSAGES[429])
         try:
             ticket = service.submit_report(store, draft, channel=_channel(), actor=VISITOR,
-                                           now=now_utc(current_app), tz=current_app.config["TZ"],
+                                           now=web.now(), tz=web.tz(),
                                            policy=current_app.config["POLICY"],
                                            request_id=service.check_request_id(session["draft"]))
         except ValidationError as exc:
