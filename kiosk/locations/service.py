@@ -8,12 +8,12 @@ False. (Code and data say *location*; the pages, their addresses and the posters
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from common import csvfile
+from common.csvfile import BAD_CELL, BadCSV, problem
 from common.messages import N_, Message
 from common.validation import REQUIRED, ValidationError, clean_text
 from sync.events import new as new_event
@@ -27,17 +27,10 @@ MAX_NAME = 80
 
 BAD_CODE = Message(N_("Use 1 to 32 letters, digits, - or _ (no spaces)."))
 CODE_EXISTS = Message(N_("A place with this code exists already. Rename it in the list instead."))
-# CSV problems: lower case, as the command line prints them after "places.csv:4: "
-BAD_HEADER = N_("the header must be %(header)s")
-BAD_COLUMNS = N_("expected %(expected)s columns, found %(found)s")
+# CSV problems, besides those of common.csvfile
 BAD_CSV_CODE = N_("code %(code)s must be 1-32 letters, digits, - or _")
 SAME_CODE = N_("code %(code)s already on line %(line)s")
-BAD_CELL = N_("%(column)s is empty, too long or has control characters")
 NO_ROWS = N_("no locations in the file")
-NO_FILE = N_("choose a CSV file first")
-NOT_UTF8 = N_("the file is not UTF-8 text (in Excel, save it as \"CSV UTF-8\")")
-NOT_CSV = N_("this line cannot be read as CSV (%(problem)s); in Excel, save the file as "
-             "\"CSV UTF-8\"")
 #: QR posters printed per page: ten A4 sheets, a few hundred milliseconds to draw
 POSTERS_PER_PAGE = 20
 
@@ -53,22 +46,8 @@ DEMO = [
 ]
 
 
-class BadCSV(ValueError):
-    """A CSV with bad rows: ``messages`` lists (line number, Message) for the screen,
-    ``problems`` the same in English for the shell. Line 0 is the file as a whole."""
-
-    def __init__(self, messages: list[tuple[int, Message]]):
-        self.messages = messages
-        self.problems = [(n, m.english()) for n, m in messages]
-        super().__init__("; ".join(f"line {n}: {p}" for n, p in self.problems))
-
-
 class UnknownLocation(LookupError):
     """No location, active or retired, has this code."""
-
-
-def _problem(text: str, **params) -> Message:
-    return Message(text, params)
 
 
 def parse_csv(text: str) -> list[dict]:
@@ -76,45 +55,23 @@ def parse_csv(text: str) -> list[dict]:
 
     :raises BadCSV: listing every bad row by line number; nothing is imported.
     """
-    # newline="": the csv module reads \n, \r\n and old Macs' lone \r line ends alike
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    problems: list[tuple[int, Message]] = []
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise BadCSV([(1, _problem(NOT_CSV, problem=str(exc)))]) from None
-    if [h.strip() for h in header or []] != HEADER:
-        raise BadCSV([(1, _problem(BAD_HEADER, header=",".join(HEADER)))])
+    lines, problems = csvfile.read(text, [HEADER])
     rows, seen = [], {}
-    while True:
-        try:
-            row = next(reader, None)
-        except csv.Error as exc:  # a stray quote or NUL: the file cannot be read on from here
-            problems.append((reader.line_num, _problem(NOT_CSV, problem=str(exc))))
-            break
-        if row is None:
-            break
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(HEADER):
-            problems.append((line, _problem(BAD_COLUMNS, expected=len(HEADER), found=len(row))))
-            continue
-        code, name_zh, name_en, building = (cell.strip() for cell in row)
+    for line, (code, name_zh, name_en, building) in lines:
         if not CODE.fullmatch(code):
-            problems.append((line, _problem(BAD_CSV_CODE, code=repr(code))))
+            problems.append((line, problem(BAD_CSV_CODE, code=repr(code))))
         elif code in seen:
-            problems.append((line, _problem(SAME_CODE, code=code, line=seen[code])))
+            problems.append((line, problem(SAME_CODE, code=code, line=seen[code])))
         seen.setdefault(code, line)
         for label, value, required in (("name_zh", name_zh, True), ("name_en", name_en, False),
                                        ("building", building, False)):
             if clean_text(value, max_len=MAX_NAME, required=required)[1]:
-                problems.append((line, _problem(BAD_CELL, column=label)))
+                problems.append((line, problem(BAD_CELL, column=label)))
         rows.append({"code": code, "name_zh": name_zh, "name_en": name_en, "building": building})
     if problems:
         raise BadCSV(problems)
     if not rows:
-        raise BadCSV([(1, _problem(NO_ROWS))])
+        raise BadCSV([(1, problem(NO_ROWS))])
     return rows
 
 
@@ -132,13 +89,7 @@ def import_csv(store: Store, data: bytes, now: datetime, actor: dict) -> int:
 
     :raises BadCSV: the file is missing, not UTF-8, or has bad rows; nothing is imported.
     """
-    if not data:
-        raise BadCSV([(0, _problem(NO_FILE))])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadCSV([(0, _problem(NOT_UTF8))]) from None
-    return import_rows(store, parse_csv(text), now, actor)
+    return import_rows(store, parse_csv(csvfile.decode(data)), now, actor)
 
 
 def _clean(fields: dict) -> dict:
