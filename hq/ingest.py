@@ -29,20 +29,27 @@ REFUSED = frozenset({CONFLICT, BAD_CHAIN})
 SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_changed",
                               "locations_imported", "location_saved",
                               "department_saved", "escalation_saved", "report_issued",
-                              "handover_signed", "handover_acknowledged", "diary_noted"})
+                              "notice_published", "notice_withdrawn",
+                              "handover_signed", "handover_acknowledged", "diary_noted",
+                              "meter_read", "arrears_listed", "arrears_contacted",
+                              "household_saved",
+                              "parcel_received", "parcel_collected", "item_lent",
+                              "item_returned"})
 KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
 MAX_SEQ = 2 ** 53
 _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
                  "actor": dict, "data": dict, "prev_hash": str, "hash": str}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TEXT, _TEXT_OR_NULL, _OBJECT = (str,), (str, type(None)), (dict,)
+_LIST, _BOOL = (list,), (bool,)
+_INT = (int,)
 #: event type -> {data field: (allowed types, required)}; other keys in ``data`` are
 #: allowed (a newer kiosk may add some), their values are not used by HQ.
 DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "reported": {**{f: (_TEXT, True) for f in ("number", "token", "day", "category", "channel")},
                  **{f: (_TEXT_OR_NULL, False) for f in ("location", "description", "name",
                                                          "phone", "preferred_at", "due_at",
-                                                         "request_id")}},
+                                                         "request_id", "household")}},
     "closed": {"reason": (_TEXT, True)},
     "noted": {"text": (_TEXT, True)},
     "dispatched": {"department": (_TEXT_OR_NULL, False)},
@@ -58,12 +65,43 @@ DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     # figures (kiosk.tickets.figures.report), remarks
     "report_issued": {"period": (_OBJECT, True), "figures": (_OBJECT, True),
                       "remarks": (_TEXT_OR_NULL, False)},
+    # a notice on the kiosk (R18), published again whole when changed; withdrawn by id
+    "notice_published": {**{f: (_TEXT, True) for f in ("id", "title", "text", "importance",
+                                                       "valid_from", "valid_to", "building")},
+                         "request_id": (_TEXT_OR_NULL, False)},
+    "notice_withdrawn": {"id": (_TEXT, True)},
     # a shift handover (R20): the summary as prepared, notes, for whom; acknowledged by id
     "handover_signed": {"id": (_TEXT, True), "prepared": (_OBJECT, True),
                         "notes": (_TEXT_OR_NULL, False), "to": (_TEXT, True),
                         "request_id": (_TEXT_OR_NULL, False)},
     "handover_acknowledged": {"id": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
     "diary_noted": {"text": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
+    # a meter reading (抄表): the reading a decimal string, read_on a site-local day
+    "meter_read": {**{f: (_TEXT, True) for f in ("meter", "kind", "reading", "read_on")},
+                   **{f: (_TEXT_OR_NULL, False) for f in ("place", "household", "note",
+                                                          "request_id")},
+                   "confirmed": (_BOOL, False)},
+    # the households in arrears (R22), a whole list replacing the last; each contact by id
+    "arrears_listed": {"list": (_LIST, True), "request_id": (_TEXT_OR_NULL, False)},
+    "arrears_contacted": {**{f: (_TEXT, True) for f in ("household", "how", "said")},
+                          **{f: (_TEXT_OR_NULL, False) for f in ("promised_on", "request_id")}},
+    # a household of the customer archive (R17), saved whole: people [{name, phone, relation}]
+    "household_saved": {**{f: (_TEXT, True) for f in ("id", "building", "unit")},
+                        "people": (_LIST, True),
+                        **{f: (_TEXT_OR_NULL, False) for f in ("area", "note", "request_id")}},
+    # the parcel and letter register (R19): an arrival with its pickup code; its pickup
+    "parcel_received": {**{f: (_TEXT, True) for f in ("id", "kind", "recipient", "code")},
+                        **{f: (_TEXT_OR_NULL, False) for f in ("household", "phone", "carrier",
+                                                               "tracking", "shelf",
+                                                               "request_id")}},
+    "parcel_collected": {**{f: (_TEXT, True) for f in ("id", "collected_by", "identified_by")},
+                         "request_id": (_TEXT_OR_NULL, False)},
+    # the item register (R19): lent until due_at (UTC ISO), or handed out for good (null)
+    "item_lent": {**{f: (_TEXT, True) for f in ("id", "item", "to_name")},
+                  "quantity": (_INT, True),
+                  **{f: (_TEXT_OR_NULL, False) for f in ("household", "phone", "due_at", "note",
+                                                         "request_id")}},
+    "item_returned": {"id": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
 }
 #: report_issued: the fields of ``data.period`` HQ shows (ISO days and the period's key)
 _PERIOD_FIELDS = ("key", "first", "last")
@@ -190,7 +228,8 @@ def _data_problem(kind: str, data: dict) -> str | None:
 
 
 _KIND_NAMES = {str: "string", int: "integer", dict: "object"}
-_TYPE_WORDS = {_TEXT: "a string", _TEXT_OR_NULL: "a string or null", _OBJECT: "an object"}
+_TYPE_WORDS = {_TEXT: "a string", _TEXT_OR_NULL: "a string or null", _OBJECT: "an object",
+               _LIST: "a list", _BOOL: "true or false", _INT: "an integer"}
 
 
 def plan(events: list[dict], last: int, last_hash: str,

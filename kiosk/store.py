@@ -37,13 +37,19 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from common.files import atomic_write
+from sync.events import iso
 
 from .drafts import Drafts
 from .eventlog import EventLog
 from .jsonstorage import CorruptFile
+from .projections.arrears import Arrears
 from .projections.directory import Directory
 from .projections.handover import Handovers
+from .projections.households import Households
 from .projections.locations import Locations
+from .projections.meters import Meters
+from .projections.notices import Notices
+from .projections.registers import Registers
 from .projections.reports import Reports
 from .projections.tickets import Tickets
 from .tickets import model
@@ -133,6 +139,11 @@ class Store:
         self._directory = opened(Directory(folder))
         self._reports = opened(Reports(folder))
         self._handovers = opened(Handovers(folder))
+        self._households = opened(Households(folder))
+        self._meters = opened(Meters(folder))
+        self._arrears = opened(Arrears(folder))
+        self._notices = opened(Notices(folder))
+        self._registers = opened(Registers(folder))
 
     def _open_projections(self) -> None:
         try:
@@ -157,7 +168,8 @@ class Store:
 
     def _site_projections(self):
         """The small projections of a few site events each (places, departments, reports)."""
-        return (self._locations, self._directory, self._reports, self._handovers)
+        return (self._locations, self._directory, self._reports, self._handovers, self._households,
+                self._notices, self._meters, self._arrears, self._registers)
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
@@ -184,7 +196,7 @@ class Store:
             def events():  # one read of the log for every projection
                 for event in self._log.read():
                     for p, own in small:
-                        if event["type"] in p.EVENT_TYPES:
+                        if p.wants(event):
                             own.append(event)
                     yield event
 
@@ -360,6 +372,139 @@ class Store:
         """Return the diary entry noted with ``request_id``, or None."""
         with self.lock:
             return self._handovers.diary_by_request(request_id)
+
+    def parcel(self, pid: str) -> dict | None:
+        """Return the parcel or letter ``pid`` of the register, or None (R19)."""
+        with self.lock:
+            return self._registers.parcel(pid)
+
+    def parcel_by_request(self, request_id: str) -> dict | None:
+        """Return the parcel received or collected with ``request_id``, or None."""
+        with self.lock:
+            return self._registers.parcel_by_request(request_id)
+
+    def parcels_waiting(self) -> list[dict]:
+        """Return the parcels and letters not collected yet, the longest waiting first."""
+        with self.lock:
+            return self._registers.parcels_waiting()
+
+    def parcels_of(self, hid: str) -> list[dict]:
+        """Return the parcels and letters of household ``hid``, the newest first."""
+        with self.lock:
+            return self._registers.parcels_of(hid)
+
+    def parcels_collected(self, since: datetime) -> list[dict]:
+        """Return the parcels collected since ``since``, the latest first."""
+        with self.lock:
+            return self._registers.parcels_collected(since)
+
+    def item(self, iid: str) -> dict | None:
+        """Return the item record ``iid`` of the register, or None (R19)."""
+        with self.lock:
+            return self._registers.item(iid)
+
+    def item_by_request(self, request_id: str) -> dict | None:
+        """Return the item record lent or returned with ``request_id``, or None."""
+        with self.lock:
+            return self._registers.item_by_request(request_id)
+
+    def items_out(self) -> list[dict]:
+        """Return the items lent and not returned yet, in the order they were lent."""
+        with self.lock:
+            return self._registers.items_out()
+
+    def items_lent(self, since: datetime) -> list[dict]:
+        """Return the items lent or handed out since ``since``, the latest first."""
+        with self.lock:
+            return self._registers.items_lent(since)
+
+    def meter_readings(self) -> list[dict]:
+        """Return every meter reading, corrections too, in the order recorded (抄表)."""
+        with self.lock:
+            return self._meters.all()
+
+    def meter_reading_by_request(self, request_id: str) -> dict | None:
+        """Return the meter reading recorded with ``request_id``, or None."""
+        with self.lock:
+            return self._meters.by_request(request_id)
+
+    def arrears(self) -> tuple[list[dict], dict | None]:
+        """Return the current list of households in arrears and when it was imported
+        (None before the first import) (R22)."""
+        with self.lock:
+            return self._arrears.current(), self._arrears.imported()
+
+    def arrears_contacts(self, household: str | None = None) -> list[dict]:
+        """Return the arrears contacts (with one household, or all), in order (R22)."""
+        with self.lock:
+            return self._arrears.contacts_of(household)
+
+    def arrears_contact_by_request(self, request_id: str) -> dict | None:
+        """Return the arrears contact recorded with ``request_id``, or None."""
+        with self.lock:
+            return self._arrears.contact_by_request(request_id)
+
+    def notices(self) -> list[dict]:
+        """Return every notice as last published, withdrawn or not, the newest first (R18)."""
+        with self.lock:
+            return self._notices.all()
+
+    def current_notices(self, at: str) -> list[dict]:
+        """Return the notices valid at the UTC ISO time ``at``, not withdrawn, the newest
+        first."""
+        with self.lock:
+            return self._notices.valid_at(at)
+
+    @property
+    def notices_changed(self) -> int:
+        """A number that grows whenever a notice is published or withdrawn: read without
+        the lock (the start screen asks on every request)."""
+        return self._notices.changes
+
+    def notices_valid_until(self, now: datetime) -> datetime:
+        """Return when the notices valid at ``now`` next begin or end by themselves (an
+        aware UTC time; far ahead when none will)."""
+        with self.lock:
+            until = self._notices.valid_until(iso(now))
+        return datetime.fromisoformat(until) if until != "9999" else datetime.max.replace(
+            tzinfo=now.tzinfo)
+
+    def notice(self, notice_id: str) -> dict | None:
+        """Return the notice ``notice_id`` as last published, or None."""
+        with self.lock:
+            return self._notices.get(notice_id)
+
+    def notice_by_request(self, request_id: str) -> dict | None:
+        """Return the notice a form with ``request_id`` published, or None."""
+        with self.lock:
+            return self._notices.by_request(request_id)
+
+    def household(self, hid: str) -> dict | None:
+        """Return the household ``hid`` of the customer archive, or None (R17)."""
+        with self.lock:
+            return self._households.get(hid)
+
+    def household_tickets(self, hid: str) -> list[dict]:
+        """Return the tickets reported for household ``hid``, as reported (id, number,
+        category, description, reported_at), the first reported first."""
+        with self.lock:
+            return self._households.tickets(hid)
+
+    def find_households(self, query: str, limit: int) -> tuple[list[dict], bool]:
+        """Return up to ``limit`` households found by phone digits or unit text, and
+        whether there are more (``projections.households.Households.find``)."""
+        with self.lock:
+            return self._households.find(query, limit)
+
+    def household_count(self) -> int:
+        """Return how many households the customer archive holds."""
+        with self.lock:
+            return self._households.count()
+
+    def household_saved_with(self, request_id: str) -> bool:
+        """Tell whether a household was saved with ``request_id`` (a resent form)."""
+        with self.lock:
+            return self._households.saved_with(request_id)
 
     @property
     def last_seq(self) -> int:

@@ -116,11 +116,13 @@ def test_unknown_ticket_is_a_404(desk):
 @pytest.mark.parametrize("role, shown", [
     ("receptionist", {"/staff/orders/", "/staff/places", "/staff/departments",
                       "/staff/reports/issued", "/staff/sync", "/staff/handover",
-                      "/staff/diary"}),
+                      "/staff/diary", "/staff/notices", "/staff/meters", "/staff/arrears",
+                      "/staff/items", "/staff/households"}),
     ("manager", {"/staff/orders/", "/staff/places", "/staff/departments",
                  "/staff/reports/issued", "/staff/sync", "/staff/team",
-                 "/staff/handover", "/staff/diary"}),
-    ("maintenance", {"/staff/places", "/staff/departments"}),
+                 "/staff/handover", "/staff/diary", "/staff/notices", "/staff/meters",
+                 "/staff/arrears", "/staff/items", "/staff/households"}),
+    ("maintenance", {"/staff/places", "/staff/departments", "/staff/meters"}),
 ])
 def test_more_lists_the_pages_the_menu_has_no_room_for_as_the_role_uses_them(app, client, role,
                                                                              shown):

@@ -22,6 +22,10 @@ MAY = {
     "manage_staff": MANAGER_ONLY, "manage_departments": MANAGER_ONLY,
     "configure_sync": MANAGER_ONLY,
     "hand_over": DESK_ONLY, "write_diary": DESK_ONLY,
+    "log_parcels": DESK_ONLY, "lend_items": DESK_ONLY,
+    "publish_notices": DESK_ONLY,
+    "read_households": DESK_ONLY, "manage_households": MANAGER_ONLY,
+    "read_meters": ANYONE, "import_arrears": MANAGER_ONLY, "contact_arrears": DESK_ONLY,
 }
 
 

@@ -38,11 +38,15 @@ class SmallProjection:
         doc = self._meta.get(doc_id=1)
         return doc["seq"] if doc else 0
 
+    def wants(self, event: dict) -> bool:
+        """Tell whether this projection folds ``event`` (a rebuild sets aside only those)."""
+        return event["type"] in self.EVENT_TYPES
+
     def apply(self, event: dict) -> None:
         """Apply ``event`` unless already applied, then record its seq."""
         if event["seq"] <= self.seq:
             return
-        if event["type"] in self.EVENT_TYPES:
+        if self.wants(event):
             self._apply(event)
         self._meta.upsert(Document({"seq": event["seq"]}, doc_id=1))
 
@@ -52,10 +56,10 @@ class SmallProjection:
     def load(self, events: Iterable[dict], last_seq: int) -> None:
         """Fold events into this empty projection at once (a rebuild); record ``last_seq``.
 
-        ``events`` may hold only the events of ``EVENT_TYPES``: the others change nothing.
+        ``events`` may hold only the events it ``wants``: the others change nothing.
         """
         for event in events:
-            if event["type"] in self.EVENT_TYPES:
+            if self.wants(event):
                 self._apply(event)
         if last_seq:
             self._meta.upsert(Document({"seq": last_seq}, doc_id=1))

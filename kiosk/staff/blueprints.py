@@ -3,7 +3,12 @@ from flask import Blueprint
 
 from ..departments.views import bp as departments_bp
 from ..handover.views import bp as handover_bp
+from ..households.arrears_views import bp as arrears_bp
+from ..households.views import bp as households_bp
 from ..locations.admin import bp as locations_bp
+from ..meters.views import bp as meters_bp
+from ..notices.views import bp as notices_bp
+from ..registers.views import bp as registers_bp
 from ..reports.issue_views import bp as report_issue_bp
 from ..reports.views import bp as reports_bp
 from ..syncing.views import bp as sync_bp
@@ -22,3 +27,8 @@ for child in (auth_bp, console_bp, procedures_bp, printing_bp, orders_bp, locati
               departments_bp, sync_bp, team_bp, lists_bp, report_issue_bp, reports_bp):
     bp.register_blueprint(child)
 bp.register_blueprint(handover_bp)
+bp.register_blueprint(meters_bp)
+bp.register_blueprint(arrears_bp)
+bp.register_blueprint(households_bp)
+bp.register_blueprint(notices_bp)
+bp.register_blueprint(registers_bp)

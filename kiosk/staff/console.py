@@ -96,18 +96,30 @@ class MorePage:
     roles: frozenset[str] | None = None
 
 
+#: The secondary staff pages, the desk's daily registers first.
 MORE = (
+    MorePage("items", "staff.registers.items_index", N_("Items lent"),
+             N_("Keys, tools and materials lent or handed out; what is overdue."), rules.DESK),
+    MorePage("households", "staff.households.index", N_("Customer archive"),
+             N_("Households and their people: find one by phone digits or unit."), rules.DESK),
+    MorePage("notices", "staff.notices.index", N_("Notices"),
+             N_("Notices on the kiosk and the phone home page: write, pin, withdraw."), rules.DESK),
+    MorePage("handover", "staff.handover.index", N_("Shift handover"),
+             N_("Hand the shift over with your PIN; the incoming person acknowledges with theirs."),
+             rules.DESK),
+    MorePage("diary", "staff.handover.diary", N_("Work diary"),
+             N_("Short notes of the day, by who wrote them; printable."), rules.DESK),
+    MorePage("meters", "staff.meters.index", N_("Meter readings"),
+             N_("Record what the water, electricity, gas and heat meters show.")),
+    MorePage("arrears", "staff.arrears.index", N_("Arrears contacts"),
+             N_("Households behind on their fees and each contact with them; no payments."),
+             rules.DESK),
     MorePage("orders", "staff.orders.mine", N_("Work orders"),
              N_("Every repair someone has been sent to, the earliest due first."), rules.DESK),
     MorePage("locations", "staff.locations.index", N_("Places"),
              N_("Add, rename and retire places; print their QR posters.")),
     MorePage("departments", "staff.departments.index", N_("Departments"),
              N_("Who does what, their phones, and the emergency escalation chain.")),
-    MorePage("handover", "staff.handover.index", N_("Shift handover"),
-             N_("Hand the shift over with your PIN; the incoming person acknowledges with theirs."),
-             rules.DESK),
-    MorePage("diary", "staff.handover.diary", N_("Work diary"),
-             N_("Short notes of the day, by who wrote them; printable."), rules.DESK),
     MorePage("reports", "staff.report_issue.issued", N_("Reports issued"),
              N_("The customer feedback reports sent to HQ."), rules.DESK),
     MorePage("sync", "staff.sync.panel", N_("Sync"), N_("The connection to headquarters."),
@@ -246,6 +258,7 @@ def record(channel: str):
             if draft_id:
                 store.discard_draft(draft_id)
             return redirect(url_for(".ticket", tid=ticket["id"]), 303)
+    picked = store.household(form["household"][:40]) if form.get("household") else None
     return render_template("staff/record.html", channel=channel, greeting=GREETINGS[channel],
-                           form=form, errors=errors, draft_id=draft_id,
+                           form=form, errors=errors, draft_id=draft_id, picked=picked,
                            locations=store.locations()), 422 if errors else 200

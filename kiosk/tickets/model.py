@@ -15,9 +15,10 @@ from . import rules
 
 #: Fields a ``reported`` event sets (missing: None); ``AMENDABLE`` names those an
 #: ``amended`` event may change. ``request_id`` is the id of the entry the report came
-#: from (a visitor's draft, a staff form), so a resent submit finds its ticket.
+#: from (a visitor's draft, a staff form), so a resent submit finds its ticket;
+#: ``household`` the id of the archive's household a desk record is about (R17).
 REPORT_FIELDS = ("category", "channel", "location", "description", "name", "phone",
-                 "preferred_at", "due_at", "request_id")
+                 "preferred_at", "due_at", "request_id", "household")
 AMENDABLE = frozenset({"category", "location", "description", "name", "phone"})
 #: What the procedures add to a ticket (R9-R12, R15), as a just-reported ticket has them.
 PROCEDURE_FIELDS = {

@@ -289,6 +289,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "issue_reports": MANAGERS,  # sign and send the periodic report to HQ (R13)
     "hand_over": DESK,         # prepare, sign and acknowledge a shift handover (R20)
     "write_diary": DESK,       # read and write the work diary (R20)
+    "log_parcels": DESK,       # the parcel and letter register: arrivals, pickups (R19)
+    "lend_items": DESK,        # the item register: lent, handed out, returned (R19)
+    "publish_notices": DESK,   # write, change and withdraw the kiosk's notices (R18)
+    "read_households": DESK,   # find a household, see its people, phones, tickets (R17)
+    "manage_households": MANAGERS,  # a household's area and note; edit, import (R17, R21)
+    "read_meters": FIELD,      # record meter readings; maintenance reads them too (抄表)
+    "import_arrears": MANAGERS,  # import the list of households in arrears (R22)
+    "contact_arrears": DESK,   # see the arrears list and record a contact (R22)
 }
 #: Actions a desk member brings to the screen but another role signs with their own PIN:
 #: a complaint is signed off by a manager, even while a receptionist is signed in (R10).

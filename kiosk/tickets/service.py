@@ -118,6 +118,27 @@ def _check_preferred(raw: object, now: datetime, tz: ZoneInfo) -> tuple[str, Mes
     return text, None
 
 
+def _household(store: Store, fields: dict, channel: str) -> dict | None:
+    """Return the archive's household a desk record picked (``fields["household"]``, an
+    id), or None: none picked, not a desk channel, or no such household."""
+    hid = fields.get("household")
+    if channel not in rules.DESK_CHANNELS or not isinstance(hid, str) or not hid:
+        return None
+    return store.household(hid[:40])
+
+
+def _filled_from(household: dict, fields: dict) -> dict:
+    """Return ``fields`` with an empty name and phone taken from the household's first
+    person; what the receptionist typed stays as typed."""
+    people = household.get("people") or [{}]
+    filled = dict(fields)
+    for key in ("name", "phone"):
+        typed = fields.get(key)
+        if not (isinstance(typed, str) and typed.strip()):
+            filled[key] = people[0].get(key) or ""
+    return filled
+
+
 def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now: datetime,
                   tz: ZoneInfo, request_id: str | None = None,
                   policy: rules.Policy = rules.POLICY) -> dict:
@@ -139,6 +160,9 @@ def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now:
             return done
         if category not in rules.CATEGORIES:
             raise ValidationError({"category": Message(N_("Please choose what this is about."))})
+        household = _household(store, fields, channel)
+        if household:
+            fields = _filled_from(household, fields)
         clean, errors = check_details(fields, category, now, tz)
         clean["location"], err = check_location(store, category, fields.get("location", ""))
         if err:
@@ -159,6 +183,8 @@ def submit_report(store: Store, fields: dict, *, channel: str, actor: dict, now:
                 "due_at": events.iso(due) if due else None}
         if request_id is not None:
             data["request_id"] = request_id
+        if household:
+            data["household"] = household["id"]
         store.append([events.new(tid, "reported", actor, now, data)])
         failpoint("kiosk:after_submit")  # tests: crash with the report logged, not answered
         return store.ticket(tid)

@@ -21,6 +21,7 @@ from ..errors import MESSAGES, render_error
 from ..extensions import get_store, htmx
 from ..i18n import select_locale, switch_language
 from ..locations import service as locations
+from ..notices import service as notices
 from ..qr import public_url
 from ..security import client_address
 from ..staff import orders
@@ -71,12 +72,22 @@ def home():
     if draft:
         return _render_home(draft)
     cache = current_app.extensions.setdefault("home_pages", {})
+    now, store = web.now(), get_store()
+    changed, until = cache.get("notices", (None, now))
+    if changed != store.notices_changed or now >= until:
+        # a notice was published or withdrawn, or one began or ended: the cached pages
+        # show the old ones (the counter is read first: a change while this runs
+        # clears the pages again on the next request)
+        changed = store.notices_changed
+        cache.clear()
+        cache["notices"] = (changed, store.notices_valid_until(now))
     # the language and the address the page was asked on, read raw: parsing them
     # (get_locale(), host_url, full_path) cost a sixth of this request
-    key = (select_locale(), *map(request.environ.get, _PAGE_KEYS))
+    key = (select_locale(), _channel(), *map(request.environ.get, _PAGE_KEYS))
     page = cache.get(key)
     if page is None:
-        page = _render_home({}, csrf_token=lambda: _CSRF_HOLE)
+        page = _render_home({}, notices.current(store, now),
+                            csrf_token=lambda: _CSRF_HOLE)
         if len(cache) < 32:
             cache[key] = page
     return page.replace(_CSRF_HOLE, generate_csrf())
@@ -88,10 +99,13 @@ _PAGE_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCR
               "PATH_INFO", "QUERY_STRING")
 
 
-def _render_home(draft: dict, **extra) -> str:
+def _render_home(draft: dict, shown: list[dict] | None = None, **extra) -> str:
     location = get_store().location(draft["location"]) if draft.get("location") else None
+    if shown is None:  # at a place (its poster): the notices of its building and of all
+        shown = notices.current(get_store(), web.now(),
+                                (location or {}).get("building") or None)
     return render_template("visitor/home.html", categories=rules.CATEGORIES.values(),
-                           draft=draft, location=location,
+                           draft=draft, location=location, notices=shown,
                            phone_url=public_url(url_for(".home", via="phone")), **extra)
 
 

@@ -6,6 +6,8 @@
 // acknowledged (#queue-rows[data-alarm="1"], refreshed by the queue's 5-second poll), a
 // short beep pattern plays every few seconds with the Web Audio API (no sound file);
 // browsers allow sound only after a touch on the page, so until then it waits.
+// Notices: on the start screen, the kiosk's idle screen, #notice-board shows the current
+// notices one at a time (see the block "Notices" below).
 (function () {
   "use strict";
   var idleTimer = null, tickTimer = null, remaining = 0, lastPing = Date.now();
@@ -88,8 +90,35 @@
     }
   }
 
+  // -- Notices (R18, templates/notices/_board.html) ------------------------------------
+  // The slides of #notice-board take turns, the next every data-rotate seconds; its
+  // aria-live region reads each new one out politely. A touch holds the one shown for
+  // another full period, so nobody loses what they are reading.
+  var noticeTimer = null;
+
+  function nextNotice() {
+    var slides = document.querySelectorAll("#notice-board .notice-slide"), shown = 0;
+    if (slides.length < 2) return;
+    for (var i = 0; i < slides.length; i++) { if (!slides[i].hidden) shown = i; }
+    slides[shown].hidden = true;
+    shown = (shown + 1) % slides.length;
+    slides[shown].hidden = false;
+    if (el("notice-position")) el("notice-position").textContent = (shown + 1) + " / " + slides.length;
+  }
+
+  function rotateNotices() {
+    clearInterval(noticeTimer); noticeTimer = null;
+    var board = el("notice-board");
+    if (board && board.querySelectorAll(".notice-slide").length > 1) {
+      noticeTimer = setInterval(nextNotice, Number(board.dataset.rotate) * 1000);
+    }
+  }
+  // -- end of Notices -----------------------------------------------------------------
+
   ["pointerdown", "keydown", "input", "wheel", "touchstart"].forEach(function (type) {
     document.addEventListener(type, activity, { capture: true, passive: true });
+    document.addEventListener(type, function () { if (noticeTimer) rotateNotices(); },
+                              { capture: true, passive: true });
   });
   ["pointerdown", "keydown"].forEach(function (type) {  // sound is allowed after a touch
     document.addEventListener(type, function () { if (alarmOn()) startAudio(); },
@@ -101,7 +130,7 @@
   // a new page (boosted navigation) re-arms the timer; background polls do not
   // and a poll of the queue, or another page, may start or end the alarm
   document.addEventListener("htmx:afterSettle", function (e) {
-    if (e.detail && e.detail.boosted) arm();
+    if (e.detail && e.detail.boosted) { arm(); rotateNotices(); }
     updateAlarm();
   });
   // a boosted page swaps only the body: carry its <html lang> over too (a language switch
@@ -111,5 +140,5 @@
       ? /<html[^>]*\slang="([A-Za-z-]+)"/.exec(e.detail.serverResponse) : null;
     if (html) document.documentElement.lang = html[1];
   });
-  document.addEventListener("DOMContentLoaded", function () { arm(); updateAlarm(); });
+  document.addEventListener("DOMContentLoaded", function () { arm(); updateAlarm(); rotateNotices(); });
 })();
