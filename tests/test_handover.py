@@ -15,6 +15,8 @@ from helpers import csrf_token, sign_in
 
 from hq import ingest
 from kiosk.handover import service
+from kiosk.notices import service as notices
+from kiosk.registers import items, parcels
 from kiosk.store import Store
 from kiosk.tickets import actions, rules
 
@@ -101,6 +103,30 @@ def test_the_summary_lists_a_late_repair_and_an_unacknowledged_emergency(app, st
     page = html_of(desk.client.get("/staff/handover"))
     assert repair["number"] in page and emergency["number"] in page
     assert "Emergencies not acknowledged (1)" in page
+
+
+def test_the_summary_lists_parcels_waiting_items_overdue_and_notices_ending(app, store, desk,
+                                                                           clock):
+    tz = app.config["TZ"]
+    for name in ("Zhang San", "Li Si"):
+        parcels.receive(store, {"recipient": name, "carrier": "SF", "kind": "parcel"},
+                        actor=desk.actor, now=clock())
+    items.lend(store, {"item": "Ladder", "quantity": "1", "to_name": "Wang Wu",
+                       "due_at": "2026-11-28T11:00"}, actor=desk.actor, now=clock(), tz=tz)
+    items.lend(store, {"item": "Key 3-1201", "quantity": "1", "to_name": "Zhao Liu",
+                       "due_at": "2026-11-30T11:00"}, actor=desk.actor, now=clock(), tz=tz)
+    for title, end in (("Water off", "2026-11-29T09:00"), ("Lift check", "2026-12-05T18:00")):
+        notices.publish(store, {"title": title, "text": "x", "valid_from": "2026-11-28T08:00",
+                                "valid_to": end}, actor=desk.actor, now=clock(), tz=tz)
+    clock.now += timedelta(hours=2)  # 12:00: the ladder was due back at 11:00
+    prepared = service.prepare(store, clock(), tz, app.config["POLICY"])
+    assert prepared["parcels_waiting"] == 2
+    assert prepared["items_out"] == 2
+    assert prepared["items_overdue"] == ["Ladder → Wang Wu"]
+    assert prepared["notices_ending"] == ["Water off"]
+    desk.again()
+    page = html_of(desk.client.get("/staff/handover"))
+    assert "Ladder → Wang Wu" in page and "Water off" in page and "Lift check" not in page
 
 
 def test_signing_appends_one_handover_by_the_outgoing_person_and_a_resend_stores_nothing(

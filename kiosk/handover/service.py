@@ -1,7 +1,8 @@
 """The shift handover and the work diary (R20): plain functions over the store, no Flask.
 
 At the end of a shift the desk's situation is prepared from the store (``prepare``: open
-and late tickets, unacknowledged emergencies, revisits due, records carried over); the
+and late tickets, unacknowledged emergencies, revisits due, records carried over, parcels
+waiting, items out and overdue, notices ending within a day); the
 outgoing person adds notes, names whom it is for and signs (``sign``: one
 ``handover_signed`` event carrying the summary as prepared). The incoming person confirms
 it with their own name and PIN on the same screen (``acknowledge``: one
@@ -25,6 +26,8 @@ from common.validation import REQUIRED, ValidationError, clean_text
 from sync.events import new as new_event
 
 from .. import ids
+from ..notices import service as notices
+from ..registers import items, parcels
 from ..store import Store
 from ..tickets import rules
 from ..tickets.actions import check_role
@@ -35,6 +38,9 @@ MAX_DIARY = 500
 SECURITY = "security"
 #: How many handovers the history lists.
 HISTORY = 20
+#: A notice ending within this time is named in the handover (the next shift may have to
+#: publish what follows it).
+NOTICES_ENDING = timedelta(days=1)
 
 BAD_RECIPIENT = Message(N_("Please choose whom you hand over to from the list."))
 SAME_PERSON = Message(N_("You signed this handover yourself. The incoming person confirms it "
@@ -50,10 +56,16 @@ def prepare(store: Store, now: datetime, tz: ZoneInfo, policy: rules.Policy) -> 
     """Return the desk's situation at ``now`` for a handover (JSON as stored): the number
     of open tickets, the numbers of the late ones, of the emergencies and important
     matters nobody acknowledged, of the phone and walk-in records carried over from an
-    earlier day, and the number of revisits due."""
+    earlier day, the number of revisits due; the number of parcels and letters waiting,
+    of items out, what is overdue of them (item and to whom), and the titles of the
+    notices that end within ``NOTICES_ENDING``."""
     with store.lock:
         tickets = sorted(store.open_summaries(), key=lambda t: t["number"])
         levels = len(store.escalation_chain())
+        lent = items.out(store, now)
+        waiting = len(parcels.waiting(store, now))
+        ending = [n["title"] for n in notices.current(store, now)
+                  if datetime.fromisoformat(n["valid_to"]) < now + NOTICES_ENDING]
     late, alarms = [], []
     for t in tickets:
         due = rules.current_due(t)
@@ -64,7 +76,10 @@ def prepare(store: Store, now: datetime, tz: ZoneInfo, policy: rules.Policy) -> 
             alarms.append(t["number"])
     return {"open_tickets": len(tickets), "late": late, "emergencies": alarms,
             "carried_over": [t["number"] for t in tickets if rules.carried_over(t, now, tz)],
-            "revisits_due": sum(1 for t in tickets if rules.revisit_pending(t))}
+            "revisits_due": sum(1 for t in tickets if rules.revisit_pending(t)),
+            "parcels_waiting": waiting, "items_out": len(lent),
+            "items_overdue": [f"{i['item']} → {i['to_name']}" for i in lent if i["overdue"]],
+            "notices_ending": ending}
 
 
 def sign(store: Store, notes: object, to: object, *, recipients: list[str], actor: dict,
