@@ -283,6 +283,26 @@ def fold(ticket: dict | None, event: dict) -> tuple[dict | None, str | None]:
         return None, f"the ticket rules refuse it: {exc}"
 
 
+#: The desk's records that HQ counts per site (R19, R20), by the site events that open and
+#: close them: event type -> (kind, opens). A record is open until its closing event.
+DESK_RECORDS = {"parcel_received": ("parcel", True), "parcel_collected": ("parcel", False),
+                "item_lent": ("item", True), "item_returned": ("item", False),
+                "handover_signed": ("handover", True),
+                "handover_acknowledged": ("handover", False)}
+
+
+def desk_record(event: dict) -> tuple[str, str, bool, str | None] | None:
+    """Return ``(kind, record id, opens, due_at)`` if ``event`` opens or closes one of the
+    desk's records HQ counts (a parcel waiting, an item out, a handover not acknowledged),
+    else None. ``due_at`` is when an item lent is due back (UTC ISO), or None."""
+    kind = DESK_RECORDS.get(event["type"])
+    record_id = event["data"].get("id")
+    if kind is None or not isinstance(record_id, str):
+        return None
+    due = event["data"].get("due_at") if kind == ("item", True) else None
+    return kind[0], record_id, kind[1], due if isinstance(due, str) and _is_time(due) else None
+
+
 def _unknown_code(event: dict) -> str | None:
     """Return which code of a ticket event HQ's rules do not know, or None."""
     data = event["data"]

@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS tickets (
   category TEXT, due_at TEXT, reported_at TEXT, updated_seq INTEGER NOT NULL,
   PRIMARY KEY (site_id, ticket_id));
 CREATE INDEX IF NOT EXISTS tickets_by_time ON tickets (reported_at);
+CREATE TABLE IF NOT EXISTS desk_records (
+  site_id TEXT NOT NULL, kind TEXT NOT NULL, record_id TEXT NOT NULL, opened_at TEXT NOT NULL,
+  due_at TEXT, closed_at TEXT, PRIMARY KEY (site_id, kind, record_id));
+CREATE INDEX IF NOT EXISTS desk_records_open ON desk_records (site_id, kind)
+  WHERE closed_at IS NULL;
 CREATE TABLE IF NOT EXISTS alarms (
   id INTEGER PRIMARY KEY, site_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
   detail TEXT NOT NULL, at TEXT NOT NULL, UNIQUE (site_id, seq, kind));
@@ -153,6 +158,7 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                 if result in (ingest.STORED, ingest.REJECTED):
                     if result == ingest.STORED:
                         problem = self._fold(db, site_id, event)
+                        self._count_desk_record(db, site_id, event)
                         if problem:
                             result, detail = ingest.REJECTED, problem
                     self._insert(db, event, result == ingest.STORED, received)
@@ -190,6 +196,22 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                    (event["site_id"], event["seq"], event["event_id"], event.get("ticket_id"),
                     event["type"], event["at"], event["hash"], event["prev_hash"],
                     json.dumps(event, ensure_ascii=False, sort_keys=True), int(applied), received))
+
+    @staticmethod
+    def _count_desk_record(db, site_id: str, event: dict) -> None:
+        """Open or close the desk record (parcel, item, handover) ``event`` names, if any."""
+        record = ingest.desk_record(event)
+        if record is None:
+            return
+        kind, record_id, opens, due = record
+        if opens:
+            db.execute("INSERT OR IGNORE INTO desk_records (site_id, kind, record_id, "
+                       "opened_at, due_at) VALUES (?,?,?,?,?)",
+                       (site_id, kind, record_id, utc_iso(event["at"]), utc_iso(due)))
+        else:
+            db.execute("UPDATE desk_records SET closed_at = ? WHERE site_id = ? AND kind = ? "
+                       "AND record_id = ? AND closed_at IS NULL",
+                       (utc_iso(event["at"]), site_id, kind, record_id))
 
     @staticmethod
     def _fold(db, site_id: str, event: dict) -> str | None:

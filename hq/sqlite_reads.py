@@ -12,6 +12,10 @@ from .storage import utc_iso
 
 _HIDDEN = ("token", "events")
 _OPEN = "t.status != 'closed'"
+#: the desk's records of a site still open (a parcel waiting, an item out, a handover not
+#: acknowledged); a site summary adds the kind
+_DESK_OPEN = ("SELECT COUNT(*) FROM desk_records d WHERE d.site_id = s.site_id "
+              "AND d.closed_at IS NULL")
 
 
 def _state(row, hidden: tuple[str, ...] = _HIDDEN) -> dict:
@@ -28,12 +32,15 @@ class ReadsMixin:
               (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN})
                 AS open_tickets,
               (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
-                AND t.category = 'repair' AND t.due_at < ?) AS late_repairs,
+                AND t.category = 'repair' AND t.due_at < :now) AS late_repairs,
               (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
                 AND t.category = 'emergency') AS emergencies,
               (SELECT COUNT(*) FROM alarms a WHERE a.site_id = s.site_id) AS alarms,
+              ({_DESK_OPEN} AND d.kind = 'parcel') AS parcels_waiting,
+              ({_DESK_OPEN} AND d.kind = 'item' AND d.due_at < :now) AS items_overdue,
+              ({_DESK_OPEN} AND d.kind = 'handover') AS handovers_pending,
               (SELECT MAX(seq) FROM events e WHERE e.site_id = s.site_id) AS last_seq
-            FROM sites s ORDER BY s.site_id""", (utc_iso(now),))]
+            FROM sites s ORDER BY s.site_id""", {"now": utc_iso(now)})]
 
     def tickets(self, site_id=None, category=None, status=None, limit=500) -> list[dict]:
         where, args = [], []

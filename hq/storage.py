@@ -76,7 +76,8 @@ class HQStore(Protocol):
 
     # -- reading (dashboard) --------------------------------------------------------
     def site_summaries(self, now: datetime) -> list[dict]:
-        """Return each site with its counts: open tickets, late repairs, emergencies, alarms."""
+        """Return each site with its counts: open tickets, late repairs, emergencies, alarms,
+        parcels waiting, items overdue at ``now`` and handovers not acknowledged."""
 
     def tickets(self, site_id: str | None = None, category: str | None = None,
                 status: str | None = None, limit: int = 500) -> list[dict]:

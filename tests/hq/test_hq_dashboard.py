@@ -12,6 +12,7 @@ from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, sign_in
 
 from hq.ingest import verify_site_chain
 from hq.database import DB_NAME
+from sync.events import iso
 
 PUBLIC = {"hq_auth.login", "hq_auth.setup", "static", "hq_i18n.switch", "hq_health.healthz"}
 
@@ -163,10 +164,11 @@ def _row(html: str, site_id: str) -> dict:
 
 def test_the_overview_counts_each_sites_tickets_and_alarms(client, two_sites):
     html = client.get("/").get_data(as_text=True)
+    desk = {"parcels": 0, "overdue": 0, "handovers": 0}
     assert _row(html, "site-a") == {"events": 9, "open": 5, "late": 2, "emergencies": 1,
-                                    "alarms": 1}
+                                    "alarms": 1, **desk}
     assert _row(html, "site-b") == {"events": 2, "open": 0, "late": 0, "emergencies": 0,
-                                    "alarms": 0}
+                                    "alarms": 0, **desk}
     assert "Campus A" in html and "Campus B" in html
 
 
@@ -223,3 +225,41 @@ def test_a_site_page_lists_its_alarms(client, two_sites):
     assert "conflict" in html and "HQ holds another event at seq 1" in html
     assert 'data-chain="verified"' in html
     assert client.get("/sites/nowhere").status_code == 404
+
+
+def test_the_overview_counts_each_sites_parcels_waiting_items_overdue_and_open_handovers(
+        hq, client, store, kiosk, clock):
+    """The desk's registers (R19) and handovers (R20) reach HQ as site events: a parcel is
+    waiting until collected, an item overdue once its due time passed and it is not back,
+    a handover open until acknowledged; a resent batch counts nothing twice."""
+    key = add_site(store)
+    now = clock()
+    for pid in ("p1", "p2", "p3"):
+        kiosk.act(None, "parcel_received", {"id": pid, "kind": "parcel", "recipient": "张三",
+                                            "code": "123456"})
+    kiosk.act(None, "parcel_collected", {"id": "p2", "collected_by": "张三",
+                                         "identified_by": "code"})
+    kiosk.act(None, "item_lent", {"id": "i1", "item": "钥匙", "quantity": 1, "to_name": "李四",
+                                  "due_at": iso(now - timedelta(hours=1))})
+    kiosk.act(None, "item_lent", {"id": "i2", "item": "梯子", "quantity": 1, "to_name": "王五",
+                                  "due_at": iso(now + timedelta(hours=1))})
+    kiosk.act(None, "item_lent", {"id": "i3", "item": "钳子", "quantity": 1, "to_name": "赵六",
+                                  "due_at": iso(now - timedelta(days=1))})
+    kiosk.act(None, "item_returned", {"id": "i3"})
+    kiosk.act(None, "item_lent", {"id": "i4", "item": "材料", "quantity": 2, "to_name": "赵六",
+                                  "due_at": None})  # handed out for good: never overdue
+    for hid in ("h1", "h2"):
+        kiosk.act(None, "handover_signed", {"id": hid, "prepared": {}, "to": "security"})
+    kiosk.act(None, "handover_acknowledged", {"id": "h1"})
+    push(client, key, kiosk.events)
+    push(client, key, kiosk.events)  # sent again: duplicates, nothing counted twice
+    sign_in(client, store)
+    counts = _row(client.get("/").get_data(as_text=True), "site-a")
+    assert (counts["parcels"], counts["overdue"], counts["handovers"]) == (2, 1, 1)
+    clock.now += timedelta(hours=2)  # the ladder is now overdue too
+    sign_in(client, store)  # the session of two hours ago ended
+    counts = _row(client.get("/").get_data(as_text=True), "site-a")
+    assert (counts["parcels"], counts["overdue"], counts["handovers"]) == (2, 2, 1)
+    client.get("/lang/en")
+    page = client.get("/sites/site-a").get_data(as_text=True)
+    assert "parcels waiting 2" in page and "handovers not acknowledged 1" in page
