@@ -3,7 +3,8 @@
 ``create_hq_app(test_config=None)`` builds the Flask app: the signed ingest API
 (``POST /api/v1/sites/<site_id>/events``, see ``sync/PROTOCOL.md``) and a signed-in
 dashboard over all sites. Data lives in ``DATA_DIR`` (default ``./hq-data``): the
-database and a generated secret key. Settings: defaults below, then
+SQLite database and a generated secret key; with ``DATABASE_URL`` (``HQ_DATABASE_URL``,
+``postgresql://...``) the database is PostgreSQL instead. Settings: defaults below, then
 ``<data>/config.py``, then ``HQ_*`` environment variables, then ``test_config``.
 The dashboard speaks Simplified Chinese by default, English one tap away (``hq.i18n``,
 the kiosk's catalog); ``GET /healthz`` answers monitors without a sign-in.
@@ -26,7 +27,7 @@ from common.messages import N_
 from kiosk.tickets import rules
 from sync import protocol
 
-from . import auth, health, i18n, views
+from . import auth, health, i18n, ingest, views
 from .database import open_store
 from .ingest import SITE_EVENT_TYPES
 from .views import ALARM_KINDS
@@ -35,6 +36,8 @@ csrf = CSRFProtect()
 
 DEFAULTS = {
     "DATA_DIR": "hq-data",
+    "DATABASE_URL": None,            # postgresql://...: HQ on PostgreSQL; else SQLite in DATA_DIR
+    "DB_POOL_SIZE": None,            # PostgreSQL connections at most (the server's threads)
     "TZ_NAME": "Asia/Shanghai",      # the zone the dashboard shows times in
     "IDLE_SECONDS": 3600,            # a dashboard session idle this long is signed out
     "MAX_CONTENT_LENGTH": protocol.MAX_BODY_BYTES,
@@ -61,8 +64,10 @@ def create_hq_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     i18n.init_i18n(app)
-    store = open_store(app.config["DATA_DIR"])
+    store = open_store(app.config["DATA_DIR"], app.config["DATABASE_URL"],
+                       app.config["DB_POOL_SIZE"])
     app.extensions["hq_store"] = store
+    app.extensions["chain_checks"] = ingest.ChainChecks()
     atexit.register(store.close)
     auth.init_auth(app)  # before CSRF: strangers are sent to sign in first
     csrf.init_app(app)

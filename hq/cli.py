@@ -2,7 +2,9 @@
 
 ``hq`` alone serves (waitress, 127.0.0.1:8090, data in ./hq-data); ``hq site ...`` and
 ``hq admin ...`` work on the same data folder (``hq --data X site list`` or
-``hq site list --data X``). SQLite lets them run while the server runs.
+``hq site list --data X``). SQLite lets them run while the server runs. ``--database
+postgresql://...`` (or ``HQ_DATABASE_URL``) puts HQ's database on PostgreSQL instead, for
+the server and every command; ``hq migrate`` applies its pending schema versions.
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from sync.protocol import new_key
 
 from . import create_hq_app
 from .accounts import PIN_LENGTHS, AccountError, add_account, set_pin
-from .database import open_store
+from .database import is_postgres, open_store
+from .database import migrate as migrate_database
+from .ingest import verify_site_chain
 from .storage import SiteExists, UnknownSite
 
 DEFAULT_DATA = Path("hq-data")
@@ -31,13 +35,21 @@ SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 DATA_OPTION = click.option("--data", "data_dir", default=None,
                            type=click.Path(file_okay=False, path_type=Path),
                            help="HQ's data folder (default: the hq group's --data, ./hq-data).")
+DATABASE_HELP = "PostgreSQL URL (postgresql://...) of HQ's database; SQLite in --data if none."
+
+
+def _where(data_dir: Path | None, url: str | None = None) -> tuple[Path, str | None]:
+    """HQ's database for a shell command: this command's --database or --data, else the
+    group's."""
+    meta = click.get_current_context().meta
+    return (data_dir or meta.get("hq_data_dir") or DEFAULT_DATA,
+            url or meta.get("hq_database_url"))
 
 
 @contextmanager
-def opened_store(data_dir: Path | None):
-    """Open HQ's store for a shell command: this command's --data, else the group's."""
-    folder = data_dir or click.get_current_context().meta.get("hq_data_dir") or DEFAULT_DATA
-    store = open_store(folder)
+def opened_store(data_dir: Path | None, url: str | None = None):
+    """Open HQ's store for a shell command (see ``_where``)."""
+    store = open_store(*_where(data_dir, url))
     try:
         yield store
     finally:
@@ -50,14 +62,19 @@ def opened_store(data_dir: Path | None):
               help="Port to listen on (0: any free port).")
 @click.option("--data", "data_dir", default=str(DEFAULT_DATA), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="HQ's data folder.")
+@click.option("--database", "database_url", default=None, envvar="HQ_DATABASE_URL",
+              help=DATABASE_HELP + " [env: HQ_DATABASE_URL]")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.pass_context
-def hq_cli(ctx: click.Context, host: str, port: int, data_dir: Path, threads: int):
+def hq_cli(ctx: click.Context, host: str, port: int, data_dir: Path, database_url: str | None,
+           threads: int):
     """Serve HQ (without a command), or manage its sites and accounts (with one)."""
     ctx.meta["hq_data_dir"] = data_dir
+    ctx.meta["hq_database_url"] = database_url
     if ctx.invoked_subcommand is not None:
         return
-    app = create_hq_app({"DATA_DIR": str(data_dir)})
+    app = create_hq_app({"DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
+                         "DB_POOL_SIZE": threads})
     serve(app, host, port, threads, "FrontDesk HQ", app.extensions["hq_store"].close)
 
 
@@ -176,6 +193,24 @@ def site_list(data_dir: Path | None):
                               s["last_contact"] or "never", f"{s['events_received']} events"]))
 
 
+@hq_cli.command("verify")
+@DATA_OPTION
+def verify(data_dir: Path | None):
+    """Re-check every site's stored hash chain: seq, content hash and link of each event.
+
+    Prints one line per site; exits 1 if any chain does not verify.
+    """
+    broken = []
+    with opened_store(data_dir) as store:
+        for site in store.sites():
+            problems = verify_site_chain(store, site["site_id"])
+            click.echo(f"{site['site_id']}\t" + ("verified" if not problems else
+                       f"BROKEN at seq {problems[0][0]}: {problems[0][1]}"))
+            broken += [site["site_id"]] if problems else []
+    if broken:
+        raise click.ClickException(f"the chains of {', '.join(broken)} do not verify")
+
+
 KEYS_WARNING = ("{file} holds the secret key of every site: keep it offline and private, "
                 "like a password (anyone with it can push records as those sites).")
 
@@ -275,3 +310,19 @@ def admin_pin(name: str, pin: str, data_dir: Path | None):
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"new PIN for dashboard account {clean}; its sessions are ended")
+
+
+@hq_cli.command("migrate")
+@click.option("--database", "database_url", default=None, help=DATABASE_HELP)
+@DATA_OPTION
+def migrate(database_url: str | None, data_dir: Path | None):
+    """Apply the pending schema versions of HQ's database and print them (idempotent)."""
+    folder, url = _where(data_dir, database_url)
+    applied = migrate_database(folder, url)
+    if not is_postgres(url):
+        click.echo("SQLite: the schema is made when the database opens; nothing to apply")
+        return
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo(f"{len(applied)} schema versions applied" if applied
+               else "the schema is up to date: nothing to apply")

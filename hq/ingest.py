@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import datetime
 from typing import Callable, Iterator, Mapping
 
 from kiosk.tickets import model, rules
 from sync import protocol
-from sync.events import event_hash, verify_chain
+from sync.events import GENESIS, event_hash, verify_chain
 
 from .storage import HQStore, iter_chain
 
@@ -367,9 +368,35 @@ def verify_site_chain(store: HQStore, site_id: str) -> list[tuple[int, str]]:
     return verify_chain(_stored(store, site_id))
 
 
-def _stored(store: HQStore, site_id: str) -> Iterator[tuple[int, dict | str]]:
+class ChainChecks:
+    """The dashboard's verdict on each site's chain, checked in full once per process and
+    then only for the events stored since (a site with tens of thousands of events takes
+    half a second to re-check whole: too slow for every page load). A change to an event
+    already checked shows at the next full check: ``run.py hq verify``, or HQ's restart.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._checked: dict[str, tuple[int, str]] = {}  # site -> (seq, hash) checked up to
+
+    def problems(self, store: HQStore, site_id: str) -> list[tuple[int, str]]:
+        """Return the problems of ``site_id``'s chain (``verify_site_chain``'s shape),
+        checking only what was stored after the last clean check."""
+        with self._lock:
+            seq, prev = self._checked.get(site_id, (0, GENESIS))
+        entries = list(_stored(store, site_id, after=seq))
+        problems = verify_chain(entries, start=seq + 1, prev=prev)
+        if not problems and entries:
+            last_seq, last = entries[-1]
+            with self._lock:
+                if self._checked.get(site_id, (0,))[0] == seq:
+                    self._checked[site_id] = (last_seq, last["hash"])
+        return problems
+
+
+def _stored(store: HQStore, site_id: str, after: int = 0) -> Iterator[tuple[int, dict | str]]:
     """Yield a site's stored events as HQ links them: with the hash in HQ's own column."""
-    for seq, stored_hash, body in iter_chain(store, site_id):
+    for seq, stored_hash, body in iter_chain(store, site_id, after=after):
         try:
             event = json.loads(body)
             if not isinstance(event, dict):

@@ -104,6 +104,13 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
     def epoch(self) -> str:
         return self._epoch
 
+    def set_epoch(self, epoch: str) -> None:
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM sites LIMIT 1").fetchone():
+                raise ValueError("the epoch can change only while HQ has no site")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'hq_epoch'", (epoch,))
+        self._epoch = epoch
+
     def close(self) -> None:
         with self._guard:
             for db in self._open:
@@ -185,6 +192,12 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
             row = db.execute("SELECT MAX(seq) FROM events WHERE site_id = ?",
                              (site_id,)).fetchone()
         return row[0] or 0
+
+    def restore_alarm(self, alarm) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at) "
+                       "VALUES (?, ?, ?, ?, ?)", (alarm["site_id"], alarm["seq"], alarm["kind"],
+                                                  alarm["detail"], utc_iso(alarm["at"])))
 
     def last_ingest(self) -> str | None:
         return self._db().execute("SELECT MAX(last_contact) FROM sites").fetchone()[0]

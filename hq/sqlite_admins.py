@@ -14,6 +14,8 @@ from sync.events import iso
 
 from .storage import NameTaken, UnknownAdmin, utc_iso
 
+#: an account as ``admin_rows`` exports it and ``restore_admin`` takes it back
+ADMIN_FIELDS = ("name", "pin_hash", "failures", "locked_until", "created_at")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS admin_sessions (
   digest TEXT PRIMARY KEY, name_key TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -75,6 +77,19 @@ class AdminsMixin:
                 raise UnknownAdmin(name)
             db.execute("DELETE FROM admin_sessions WHERE name_key = ?", (name.casefold(),))
             return row[0]
+
+    def admin_rows(self) -> list[dict]:
+        return [dict(r) for r in self._db().execute(
+            f"SELECT {', '.join(ADMIN_FIELDS)} FROM admins ORDER BY name_key")]
+
+    def restore_admin(self, row) -> None:
+        try:
+            with self._write() as db:
+                db.execute(f"INSERT INTO admins (name_key, {', '.join(ADMIN_FIELDS)}) "
+                           "VALUES (?, ?, ?, ?, ?, ?)",
+                           (row["name"].casefold(), *(row[f] for f in ADMIN_FIELDS)))
+        except sqlite3.IntegrityError:
+            raise NameTaken(row["name"]) from None
 
     # -- sessions ------------------------------------------------------------------
     def add_admin_session(self, name, digest, pin_hash, now, idle_before) -> bool:

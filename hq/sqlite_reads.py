@@ -42,23 +42,29 @@ class ReadsMixin:
               (SELECT MAX(seq) FROM events e WHERE e.site_id = s.site_id) AS last_seq
             FROM sites s ORDER BY s.site_id""", {"now": utc_iso(now)})]
 
-    def tickets(self, site_id=None, category=None, status=None, limit=500) -> list[dict]:
+    def tickets(self, site_id=None, category=None, status=None, reported_from=None,
+                reported_before=None, after=None, limit=500) -> list[dict]:
         where, args = [], []
-        if site_id:
-            where.append("t.site_id = ?")
-            args.append(site_id)
-        if category:
-            where.append("t.category = ?")
-            args.append(category)
+        for column, value in (("t.site_id", site_id), ("t.category", category),
+                              ("t.status", None if status == "not_closed" else status)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
         if status == "not_closed":
             where.append(_OPEN)
-        elif status:
-            where.append("t.status = ?")
-            args.append(status)
+        if reported_from:
+            where.append("t.reported_at >= ?")
+            args.append(utc_iso(reported_from))
+        if reported_before:
+            where.append("t.reported_at < ?")
+            args.append(utc_iso(reported_before))
+        if after:
+            where.append("(t.reported_at, t.site_id, t.ticket_id) < (?, ?, ?)")
+            args.extend(after)
         sql = ("SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "
                "JOIN sites s ON s.site_id = t.site_id"
                + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY t.reported_at DESC, t.site_id, t.ticket_id LIMIT ?")
+               + " ORDER BY t.reported_at DESC, t.site_id DESC, t.ticket_id DESC LIMIT ?")
         return [_state(r) for r in self._db().execute(sql, (*args, limit))]
 
     def ticket(self, site_id, ticket_id) -> dict | None:

@@ -1,7 +1,7 @@
 """HQ's storage interface: what the server, the dashboard and the CLI ask of a database.
 
 ``HQStore`` is the contract; ``database.open_store`` picks the backend (SQLite in WAL
-mode for now, see ``sqlite.py``), so another backend can follow without touching the views.
+mode, ``sqlite.py``, or PostgreSQL, ``postgres.py``) without touching the views.
 Times passed in and returned are aware UTC datetimes or UTC ISO-8601 strings.
 """
 from __future__ import annotations
@@ -32,6 +32,10 @@ class HQStore(Protocol):
     # -- the database ---------------------------------------------------------------
     def epoch(self) -> str:
         """Return this database's ``hq_epoch``: a random id made when it was created."""
+
+    def set_epoch(self, epoch: str) -> None:
+        """Take over another database's ``hq_epoch`` (moving a company to this one), so its
+        sites keep syncing without resending. :raises ValueError: if any site exists."""
 
     def close(self) -> None:
         """Close every connection."""
@@ -70,6 +74,11 @@ class HQStore(Protocol):
         """Record a refused batch's malformed event as an alarm (once per seq) and the
         site's last contact; store no event. Return the site's highest stored seq."""
 
+    def restore_alarm(self, alarm: dict) -> None:
+        """Record an alarm another database held, ``{site_id, seq, kind, detail, at}`` as
+        ``alarms`` returns it (moving a company); one already held for its site, seq and
+        kind is kept."""
+
     def last_ingest(self) -> str | None:
         """Return when a site last reached the ingest API (its last contact, UTC ISO),
         or None if none ever did."""
@@ -80,8 +89,13 @@ class HQStore(Protocol):
         parcels waiting, items overdue at ``now`` and handovers not acknowledged."""
 
     def tickets(self, site_id: str | None = None, category: str | None = None,
-                status: str | None = None, limit: int = 500) -> list[dict]:
-        """Return tickets across sites, newest first; status ``not_closed``: any but closed."""
+                status: str | None = None, reported_from: datetime | None = None,
+                reported_before: datetime | None = None,
+                after: tuple[str, str, str] | None = None, limit: int = 500) -> list[dict]:
+        """Return up to ``limit`` tickets across sites, newest first: by ``ticket_key``
+        descending. Status ``not_closed``: any but closed; ``reported_from`` /
+        ``reported_before``: reported in [from, before); ``after``: the ``ticket_key`` of
+        the last ticket of the previous page, so only tickets after it (keyset paging)."""
 
     def ticket(self, site_id: str, ticket_id: str) -> dict | None:
         """Return a ticket's folded state (with ``site_id``), or None."""
@@ -133,6 +147,16 @@ class HQStore(Protocol):
         :raises UnknownAdmin: if no account has ``name``.
         """
 
+    def admin_rows(self) -> list[dict]:
+        """Return every account as stored, for a move to another database:
+        ``{name, pin_hash, failures, locked_until, created_at}`` (times UTC ISO)."""
+
+    def restore_admin(self, row: dict) -> None:
+        """Add an account exported by ``admin_rows`` as it was, PIN hash included.
+
+        :raises NameTaken: if an account has this name (in any case).
+        """
+
     # -- dashboard sessions (``common.sessions``: only digests of session ids) ------------
     def add_admin_session(self, name: str, digest: str, pin_hash: str, now: datetime,
                           idle_before: datetime) -> bool:
@@ -150,15 +174,21 @@ class HQStore(Protocol):
         """End one session (signing out, or found idle)."""
 
 
-def iter_chain(store: HQStore, site_id: str, page: int = 1000) -> Iterator[tuple]:
-    """Yield every stored ``(seq, hash, body)`` of a site in seq order, a page at a time."""
-    after = 0
+def iter_chain(store: HQStore, site_id: str, page: int = 1000,
+               after: int = 0) -> Iterator[tuple]:
+    """Yield every stored ``(seq, hash, body)`` of a site after seq ``after`` in seq order,
+    a page at a time."""
     while True:
         rows = store.chain(site_id, after, page)
         yield from rows
         if len(rows) < page:
             return
         after = rows[-1][0]
+
+
+def ticket_key(ticket: dict) -> tuple[str, str, str]:
+    """Return where a ticket stands in the ticket list: ``(reported_at, site_id, id)``."""
+    return utc_iso(ticket.get("reported_at")) or "", ticket["site_id"], ticket["id"]
 
 
 def utc_iso(value: datetime | str | None) -> str | None:

@@ -19,11 +19,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from common.config import now_utc
 from common.messages import N_
-from kiosk.tickets import figures, rules
+from kiosk.tickets import figures
 from sync import protocol
 
 from . import ingest
 from . import reports as report_figures
+from . import ticket_list
 from .storage import HQStore
 
 api = Blueprint("hq_api", __name__)
@@ -99,16 +100,24 @@ def index():
 
 @bp.get("/tickets")
 def tickets():
-    """Tickets across sites, filtered by site, category and status."""
+    """Tickets across sites, newest first, a page at a time: filtered by site, category,
+    status and the month they were reported in (HQ's zone); unknown values are ignored,
+    a broken page link answers 400 with the first page."""
     store = get_store()
     sites = store.sites()
-    filters = {
-        "site_id": _choice("site", [s["site_id"] for s in sites]),
-        "category": _choice("category", rules.CATEGORIES),
-        "status": _choice("status", ["not_closed", *rules.STATUSES]),
-    }
-    return render_template("hq/tickets.html", tickets=store.tickets(**filters), sites=sites,
-                           filters=filters)
+    filters = ticket_list.read_filters(request.args, [s["site_id"] for s in sites])
+    status, problem = 200, None
+    try:
+        after = ticket_list.decode_cursor(request.args.get("after"))
+    except ValueError:
+        status, after = 400, None
+        problem = N_("This page link is broken: here is the first page.")
+    reported = ticket_list.month_range(filters.month, current_app.config["TZ"]) or (None, None)
+    found = store.tickets(**filters.store, reported_from=reported[0],
+                          reported_before=reported[1], after=after,
+                          limit=ticket_list.PAGE + 1)
+    return render_template("hq/tickets.html", page=ticket_list.Page.of(found, after),
+                           sites=sites, filters=filters, problem=problem), status
 
 
 def _choice(name: str, allowed) -> str | None:
@@ -125,7 +134,11 @@ def site(site_id: str):
     if summary is None:
         abort(404)
     return render_template("hq/site.html", site=summary, alarms=store.alarms(site_id),
-                           problems=ingest.verify_site_chain(store, site_id))
+                           problems=_chain_problems(store, site_id))
+
+
+def _chain_problems(store, site_id: str) -> list[tuple[int, str]]:
+    return current_app.extensions["chain_checks"].problems(store, site_id)
 
 
 @bp.get("/sites/<site_id>/tickets/<ticket_id>")
@@ -137,7 +150,7 @@ def ticket(site_id: str, ticket_id: str):
         abort(404)
     return render_template("hq/ticket.html", ticket=found,
                            events=store.ticket_events(site_id, ticket_id),
-                           problems=ingest.verify_site_chain(store, site_id))
+                           problems=_chain_problems(store, site_id))
 
 
 @bp.get("/reports")

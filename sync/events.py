@@ -59,16 +59,18 @@ class ChainProblem(NamedTuple):
 
 
 def verify_chain(entries: Iterable[tuple[int | None, dict | str]],
-                 written_through: int = 0) -> list[ChainProblem]:
+                 written_through: int = 0, *, start: int = 1,
+                 prev: str = GENESIS) -> list[ChainProblem]:
     """Check seqs, hashes and links; return the problems found (none: intact).
 
     ``entries`` yields, in order, ``(seq it is filed under or None, event)``, where
     ``event`` is a dict, or a string saying why that entry could not be read (checking
     goes on with the next). A chain that ends before ``written_through`` reports the
-    missing tail.
+    missing tail. ``start`` and ``prev`` check a chain's tail: its first event must be
+    ``start`` and link to the hash ``prev`` (an event checked before).
     """
     problems: list[ChainProblem] = []
-    expected, prev = 1, GENESIS
+    expected = start
     for filed, event in entries:
         if isinstance(event, str):
             seq = filed if filed is not None else expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from helpers import CHEAP_PINS, Clock, Visitor
+from pg_cluster import Cluster, HQDatabases, find_server
 
 from frontdesk.cli import cli
 from kiosk import create_app
@@ -11,6 +12,35 @@ from kiosk import create_app
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "production_pins: the app hashes PINs as in production")
+    config.addinivalue_line("markers", "postgresql: runs against the session's PostgreSQL cluster")
+
+
+#: Why the PostgreSQL tests were skipped (shown once at the end of the run), if they were.
+PG_SKIPPED: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster for the whole run (``tests/pg_cluster.py``),
+    started when a test first asks for it, stopped at the end; skips where it cannot run."""
+    reason = find_server()
+    if reason:
+        PG_SKIPPED.append(reason)
+        pytest.skip(f"not on PostgreSQL: {reason}")
+    cluster = Cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def hq_databases(pg_cluster):
+    """Fresh HQ databases on the session's cluster, copied from a migrated template."""
+    return HQDatabases(pg_cluster)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if PG_SKIPPED:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {PG_SKIPPED[0]}", yellow=True)
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
 """The sync tests' harness: real HQ and kiosk processes on 127.0.0.1, site keys, events
-written fast into a stopped kiosk, tickets submitted over HTTP. Every wait is bounded."""
+written fast into a stopped kiosk, tickets submitted over HTTP. Every wait is bounded.
+
+HQ keeps its data in SQLite (a data folder) or, given the session's ``hq_databases``, in a
+fresh PostgreSQL database; ``HQ.db`` names it for the helpers and the oracle (the folder,
+or the database's URL)."""
 from __future__ import annotations
 
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +27,7 @@ from sync_oracle import compare, hq_sites, open_hq_readonly
 from kiosk import ids
 from kiosk.store import Store
 from sync import protocol
-from hq.database import open_store
+from hq.database import is_postgres, open_store
 from sync.state import load_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +37,8 @@ FAST_SYNC = {"KIOSK_SYNC_BACKOFF_BASE": "0.05", "KIOSK_SYNC_BACKOFF_CAP": "0.5",
              "KIOSK_SYNC_ALARM_RETRY": "1", "KIOSK_RATE_LIMIT": "100000"}
 KEY_LINE = re.compile(r"^key_id: (\S+)\nsecret: (\S+)$", re.M)
 DAY = 86400
+#: the backends a test of HQ's process runs on (``pg``: the session's ``hq_databases``)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
 # -- ports, processes ---------------------------------------------------------------------
@@ -118,15 +125,34 @@ class Proc:
 
 
 class HQ(Proc):
-    def __init__(self, data: Path, log: Path, port: int | None = None):
+    """HQ's process, on SQLite in ``data``, or on a new PostgreSQL database if given
+    ``pg`` (the session's ``hq_databases``)."""
+
+    def __init__(self, data: Path, log: Path, port: int | None = None, pg=None):
         super().__init__("HQ", port or free_port(), log)
-        self.data = data
+        self.data, self.pg = data, pg
+        self.db_name, self.database = pg.new() if pg else (None, None)
+
+    @property
+    def db(self) -> Path | str:
+        """HQ's database for the helpers and the oracle: the data folder, or the URL."""
+        return self.database or self.data
 
     def start(self, **env: str) -> "HQ":
-        self._popen(["hq", "--host", HOST, "--port", str(self.port), "--data", str(self.data)],
+        self._popen(["hq", "--host", HOST, "--port", str(self.port), *hq_options(self.db)],
                     base_env(**env))
         self.wait_http("/login")  # a failpoint fires on an ingest only
         return self
+
+    def wipe(self) -> None:
+        """HQ's database is lost (HQ is stopped): an empty one, with a new epoch, follows
+        (SQLite: the folder is removed; PostgreSQL: the database dropped and created)."""
+        assert not self.alive, "stop HQ first"
+        if self.pg is None:
+            shutil.rmtree(self.data)
+        else:
+            self.pg.drop(self.db_name)
+            self.pg.new(self.db_name)
 
     @property
     def url(self) -> str:
@@ -175,20 +201,27 @@ class Kiosk(Proc):
 
 
 # -- sites, events --------------------------------------------------------------------------
-def add_site_cli(hq_dir: Path, site_id: str) -> dict:
+def hq_options(hq_db: Path | str) -> list[str]:
+    """The ``run.py hq`` options that open ``hq_db`` (a data folder, or a PostgreSQL URL)."""
+    if is_postgres(str(hq_db)):
+        return ["--database", str(hq_db)]
+    return ["--data", str(hq_db)]
+
+
+def add_site_cli(hq_db: Path | str, site_id: str) -> dict:
     """``python run.py hq site add``; return the key it printed once."""
-    out = subprocess.run([sys.executable, "run.py", "hq", "site", "add", site_id, "--name",
-                          f"Test {site_id}", "--data", str(hq_dir)], cwd=ROOT, env=base_env(),
+    out = subprocess.run([sys.executable, "run.py", "hq", *hq_options(hq_db), "site", "add",
+                          site_id, "--name", f"Test {site_id}"], cwd=ROOT, env=base_env(),
                          capture_output=True, text=True, timeout=30, check=True).stdout
     match = KEY_LINE.search(out)
     assert match, out
     return {"site_id": site_id, "key_id": match.group(1), "secret": match.group(2)}
 
 
-def add_site_api(hq_dir: Path, site_id: str) -> dict:
-    """Register a site through the storage API (also while HQ runs: SQLite)."""
+def add_site_api(hq_db: Path | str, site_id: str) -> dict:
+    """Register a site through the storage API (also while HQ runs)."""
     key_id, secret = protocol.new_key()
-    store = open_store(hq_dir)
+    store = open_store(hq_db, str(hq_db))  # a PostgreSQL URL, else the SQLite folder
     try:
         store.add_site(site_id, f"Test {site_id}", key_id, secret, datetime.now(timezone.utc))
     finally:
@@ -294,8 +327,8 @@ def submit(port: int, count: int) -> None:
         assert sub.wait_ok(count), f"only {sub.ok} submissions ({sub.errors} errors)"
 
 
-def hq_last(hq_dir: Path, site_id: str) -> int:
-    db = open_hq_readonly(hq_dir)
+def hq_last(hq_db: Path | str, site_id: str) -> int:
+    db = open_hq_readonly(hq_db)
     try:
         return db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE site_id = ?",
                           (site_id,)).fetchone()[0]
@@ -306,13 +339,13 @@ def hq_last(hq_dir: Path, site_id: str) -> int:
 SUMMARY: list[tuple[str, str, dict]] = []  # (scenario, oracle line, extra figures)
 
 
-def check(scenario: str, kiosk_dir: Path, hq_dir: Path, check_mark: bool = True,
+def check(scenario: str, kiosk_dir: Path, hq_db: Path | str, check_mark: bool = True,
           **extra) -> dict:
     """Run the oracle, print and remember its counts, assert exactly-once."""
-    report = compare(kiosk_dir, hq_dir)
+    report = compare(kiosk_dir, hq_db)
     counts = report.counts()
     SUMMARY.append((scenario, report.line(), extra))
     print(f"\n[{scenario}] {report.line()}" + (f"; {extra}" if extra else ""))
     report.assert_exact(check_mark=check_mark)
-    assert all(not problems for problems in hq_sites(hq_dir).values())
+    assert all(not problems for problems in hq_sites(hq_db).values())
     return counts

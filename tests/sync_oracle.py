@@ -1,8 +1,9 @@
 """The sync oracle: compare a kiosk's event log with what HQ stored, read-only.
 
-``compare(kiosk_dir, hq_dir)`` reads the kiosk's log segments (never opening them for
+``compare(kiosk_dir, hq_db)`` reads the kiosk's log segments (never opening them for
 writing: an ``EventLog`` opened normally may cut a torn tail, and the kiosk may be
-running) and HQ's SQLite tables (a read-only connection), and counts:
+running) and HQ's tables over a read-only connection (``hq_db``: HQ's SQLite data folder,
+or the ``postgresql://`` URL of its database), and counts:
 
 - ``kiosk_events``, ``hq_events``: the site's events on each side;
 - ``lost``: in the kiosk's log, not at HQ;
@@ -22,12 +23,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.eventlog import SEGMENT_BYTES, EventLog
 from sync.events import GENESIS
 from hq.ingest import verify_site_chain
-from hq.database import DB_NAME
+from hq.database import DB_NAME, is_postgres
+from hq.storage import utc_iso
 from sync.state import load_state
 
 
@@ -46,7 +49,7 @@ def readonly_log(kiosk_dir: Path, site_id: str) -> EventLog:
 class _ReadOnlyHQ:
     """Just enough of ``HQStore`` for ``verify_site_chain``, over a read-only connection."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db):
         self.db = db
 
     def chain(self, site_id: str, after: int = 0, limit: int = 1000) -> list[tuple]:
@@ -55,9 +58,49 @@ class _ReadOnlyHQ:
             "ORDER BY seq LIMIT ?", (site_id, after, limit))]
 
 
-def open_hq_readonly(hq_dir: Path) -> sqlite3.Connection:
-    """A read-only connection to HQ's database (WAL: sees what HQ committed)."""
-    path = Path(hq_dir) / DB_NAME
+class _Rows(list):
+    """A query's rows, read like an ``sqlite3`` cursor's."""
+
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self) -> list:
+        return list(self)
+
+
+class PostgresReader:
+    """A read-only connection to HQ's PostgreSQL database that answers like ``sqlite3``
+    on HQ's SQLite file: ``?`` placeholders, rows as tuples, times as ``utc_iso`` text and
+    booleans as 0/1. Autocommit: each query sees what HQ committed."""
+
+    def __init__(self, url: str):
+        import psycopg  # only where HQ runs on PostgreSQL
+
+        self.db = psycopg.connect(url, autocommit=True, connect_timeout=10,
+                                  options="-c default_transaction_read_only=on")
+
+    @staticmethod
+    def _plain(value):
+        if isinstance(value, bool):
+            return int(value)
+        return utc_iso(value) if isinstance(value, datetime) else value
+
+    def execute(self, sql: str, params: tuple = ()) -> _Rows:
+        cursor = self.db.execute(sql.replace("?", "%s"), params)
+        return _Rows(tuple(map(self._plain, row)) for row in cursor) if cursor.description \
+            else _Rows()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_hq_readonly(hq_db: Path | str):
+    """A read-only connection to HQ's database: the SQLite file in the data folder
+    ``hq_db`` (WAL: sees what HQ committed), or PostgreSQL at a ``postgresql://`` URL
+    (a ``PostgresReader``, which answers the same queries alike)."""
+    if is_postgres(str(hq_db)):
+        return PostgresReader(str(hq_db))
+    path = Path(hq_db) / DB_NAME
     if not path.exists():
         raise FileNotFoundError(path)
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
@@ -123,8 +166,9 @@ def _site_id(kiosk_dir: Path) -> str:
     return json.loads((Path(kiosk_dir) / "site.json").read_text())["site_id"]
 
 
-def compare(kiosk_dir: Path, hq_dir: Path, site_id: str | None = None) -> SyncReport:
-    """Compare the kiosk's log in ``kiosk_dir`` with HQ's database in ``hq_dir``."""
+def compare(kiosk_dir: Path, hq_db: Path | str, site_id: str | None = None) -> SyncReport:
+    """Compare the kiosk's log in ``kiosk_dir`` with HQ's database ``hq_db`` (its SQLite
+    data folder or PostgreSQL URL)."""
     site_id = site_id or _site_id(kiosk_dir)
     report = SyncReport(site_id)
     log = readonly_log(kiosk_dir, site_id)
@@ -140,7 +184,7 @@ def compare(kiosk_dir: Path, hq_dir: Path, site_id: str | None = None) -> SyncRe
     if (Path(kiosk_dir) / "sync.json").exists():
         report.acked_through, report.mark_epoch = mark.acked_through, mark.hq_epoch
 
-    db = open_hq_readonly(hq_dir)
+    db = open_hq_readonly(hq_db)
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'hq_epoch'").fetchone()
         report.hq_epoch = row[0] if row else None
@@ -172,9 +216,9 @@ def compare(kiosk_dir: Path, hq_dir: Path, site_id: str | None = None) -> SyncRe
     return report
 
 
-def hq_sites(hq_dir: Path) -> dict[str, list]:
+def hq_sites(hq_db: Path | str) -> dict[str, list]:
     """Every site HQ holds events of, with its chain problems (none: intact)."""
-    db = open_hq_readonly(hq_dir)
+    db = open_hq_readonly(hq_db)
     try:
         sites = [r[0] for r in db.execute("SELECT DISTINCT site_id FROM events")]
         return {s: verify_site_chain(_ReadOnlyHQ(db), s) for s in sites}

@@ -1,5 +1,6 @@
-"""Helpers of the HQ tests: kiosks that write real hash-chained events, signed requests
-and table dumps (the fixtures are in this folder's conftest.py)."""
+"""Helpers of the HQ tests: kiosks that write real hash-chained events, signed requests,
+table dumps, and the two backends HQ's tests run on (the fixtures are in this folder's
+conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -7,16 +8,87 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 from helpers import CHEAP_PINS, Clock, csrf_token, post_sign_in  # noqa: F401 (csrf_token)
+from psycopg.rows import dict_row
 
 from common.pins import PinHasher
 from hq.accounts import add_account
-from hq.database import DB_NAME
+from hq.database import DB_NAME, open_store
 from kiosk.eventlog import EventLog
 from sync import protocol
 
 TABLES = ("meta", "sites", "events", "tickets", "alarms", "admins")
 PIN = "246810"
+
+
+class Backend:
+    """Where a test's HQ databases live: ``sqlite`` files in the test's folder, or
+    ``postgresql`` databases on the session's cluster (``tests/pg_cluster.py``).
+
+    A database is named (``"hq"`` unless a test needs more): the first use makes it empty,
+    later uses reopen it, ``wipe`` loses it (the next use makes a new one: a new epoch).
+    """
+
+    def __init__(self, name: str, folder: Path, databases=None):
+        self.name, self.folder, self.databases = name, folder, databases
+        self._pg: dict[str, tuple[str, str]] = {}  # database -> (PostgreSQL name, url)
+
+    def url(self, db: str = "hq") -> str | None:
+        """The ``DATABASE_URL`` of database ``db`` (None on SQLite)."""
+        if self.databases is None:
+            return None
+        if db not in self._pg:
+            self._pg[db] = self.databases.new()
+        return self._pg[db][1]
+
+    def config(self, db: str = "hq") -> dict:
+        """The HQ app settings that open database ``db``."""
+        url = self.url(db)
+        return {"DATA_DIR": str(self.folder / db), **({"DATABASE_URL": url} if url else {})}
+
+    def args(self, db: str = "hq") -> list[str]:
+        """The ``run.py hq`` group options that open database ``db`` (before a subcommand)."""
+        url = self.url(db)
+        return ["--data", str(self.folder / db), *(["--database", url] if url else [])]
+
+    def store(self, db: str = "hq"):
+        """Open database ``db``'s store (the caller closes it)."""
+        return open_store(self.folder / db, self.url(db))
+
+    def wipe(self, db: str = "hq") -> None:
+        """HQ's database is lost: remove it (its stores must be closed on SQLite)."""
+        if self.databases is None:
+            (self.folder / db / DB_NAME).unlink()
+        elif db in self._pg:
+            self.databases.drop(self._pg.pop(db)[0])
+
+    def close(self) -> None:
+        """Drop this test's PostgreSQL databases."""
+        for db in list(self._pg):
+            self.wipe(db)
+
+
+def raw_sql(app, sql: str, params: tuple = ()) -> list[dict]:
+    """Run one statement on ``app``'s database behind its store's back (tests tamper with
+    stored rows, or read them, this way), committed; return its rows as dicts.
+
+    Written with ``?`` placeholders, in SQL both backends speak; on PostgreSQL with
+    triggers off (``session_replication_role``), as an attacker with the disk would be.
+    """
+    url = app.config.get("DATABASE_URL")
+    if url:
+        with psycopg.connect(url, autocommit=True, row_factory=dict_row) as db:
+            db.execute("SET session_replication_role = replica")
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    db = sqlite3.connect(Path(app.config["DATA_DIR"]) / DB_NAME)
+    db.row_factory = sqlite3.Row
+    try:
+        with db:
+            return [dict(r) for r in db.execute(sql, params)]
+    finally:
+        db.close()
 
 
 def iso(when: datetime) -> str:
@@ -101,11 +173,7 @@ def verify_answer(response, key: dict, request_sig: str) -> bool:
 
 def dump(app, tables=TABLES) -> dict:
     """Every row of HQ's tables, for before/after comparisons."""
-    db = sqlite3.connect(Path(app.config["DATA_DIR"]) / DB_NAME)
-    try:
-        return {t: sorted(map(repr, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
+    return {t: sorted(map(repr, raw_sql(app, f"SELECT * FROM {t}"))) for t in tables}
 
 
 def results(answer: dict) -> list[str]:
@@ -122,13 +190,7 @@ def sign_in(client, store, name: str = "Zhao Min", pin: str = PIN):
 
 
 def events_rows(app, site_id: str = "site-a") -> list[dict]:
-    db = sqlite3.connect(Path(app.config["DATA_DIR"]) / DB_NAME)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM events WHERE site_id = ? ORDER BY seq",
-                                            (site_id,))]
-    finally:
-        db.close()
+    return raw_sql(app, "SELECT * FROM events WHERE site_id = ? ORDER BY seq", (site_id,))
 
 
 def body_of(row: dict) -> dict:

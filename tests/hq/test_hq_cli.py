@@ -14,19 +14,17 @@ from pathlib import Path
 
 import pytest
 from helpers import Clock
-from hq_helpers import Kiosk, batch, headers_for, verify_answer
+from hq_helpers import Kiosk, batch, headers_for, raw_sql, verify_answer
 
 from sync import protocol
-from hq.database import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def hq(runner, tmp_path):
-    """Run ``run.py hq ...`` on this test's HQ data folder."""
-    return lambda *args, input=None: runner.invoke("hq", *args, "--data", str(tmp_path / "hq"),
-                                                   input=input)
+def hq(runner, backend):
+    """Run ``run.py hq ...`` on this test's HQ database (SQLite or PostgreSQL)."""
+    return lambda *args, input=None: runner.invoke("hq", *backend.args(), *args, input=input)
 
 
 def _key(output: str) -> dict:
@@ -34,7 +32,7 @@ def _key(output: str) -> dict:
             "secret": re.search(r"^secret: (\S+)$", output, re.M).group(1)}
 
 
-def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(tmp_path, hq):
+def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(hq, backend):
     result = hq("site", "add", "campus-a", "--name", "Campus  A")
     assert result.exit_code == 0, result.output
     key = _key(result.output)
@@ -43,12 +41,12 @@ def test_site_add_prints_a_new_key_once_and_list_never_shows_secrets(tmp_path, h
     assert listing.exit_code == 0
     assert "campus-a\tCampus A\t" + key["key_id"] + "\tactive\tnever\t0 events" in listing.output
     assert key["secret"] not in listing.output
-    store = open_store(tmp_path / "hq")
+    store = backend.store()
     assert store.key(key["key_id"])["secret"] == key["secret"]
     store.close()
 
 
-def test_site_add_refuses_a_taken_or_malformed_id(tmp_path, hq):
+def test_site_add_refuses_a_taken_or_malformed_id(hq):
     assert hq("site", "add", "campus-a", "--name", "A").exit_code == 0
     again = hq("site", "add", "campus-a", "--name", "A")
     assert again.exit_code == 1 and "exists" in again.output
@@ -56,40 +54,56 @@ def test_site_add_refuses_a_taken_or_malformed_id(tmp_path, hq):
         assert hq("site", "add", bad, "--name", "A").exit_code == 2
 
 
-def test_revoke_then_rekey_swaps_the_working_key(tmp_path, hq):
+def test_revoke_then_rekey_swaps_the_working_key(hq, backend):
     old = _key(hq("site", "add", "campus-a", "--name", "A").output)
     result = hq("site", "revoke", "campus-a")
     assert result.exit_code == 0 and "revoked" in hq("site", "list").output
     new = _key(hq("site", "rekey", "campus-a").output)
-    store = open_store(tmp_path / "hq")
+    store = backend.store()
     assert store.key(old["key_id"]) is None
     assert store.key(new["key_id"])["revoked"] == 0
     store.close()
     assert hq("site", "revoke", "nowhere").exit_code == 1
 
 
-def test_the_group_data_option_reaches_subcommands(tmp_path, runner):
+def test_verify_checks_every_sites_chain_and_fails_on_a_changed_event(hq, backend, tmp_path):
+    assert hq("site", "add", "campus-a", "--name", "A").exit_code == 0
+    kiosk = Kiosk(tmp_path / "kiosk", "campus-a", Clock())
+    kiosk.report("t-1")
+    kiosk.act("t-1", "confirmed")
+    store = backend.store()
+    store.ingest_batch("campus-a", kiosk.events, Clock()())
+    store.close()
+    result = hq("verify")
+    assert result.exit_code == 0 and "campus-a\tverified" in result.output, result.output
+    app = type("App", (), {"config": backend.config()})
+    raw_sql(app, "UPDATE events SET body = replace(body, '\"x\"', '\"y\"') WHERE seq = 1")
+    result = hq("verify")
+    assert result.exit_code == 1 and "campus-a\tBROKEN at seq 1" in result.output
+
+
+def test_the_group_data_option_reaches_subcommands(tmp_path, runner):  # SQLite: --data holds it
     data = str(tmp_path / "elsewhere")
     added = runner.invoke("hq", "--data", data, "site", "add", "s1", "--name", "S")
     assert added.exit_code == 0
     assert "s1\tS" in runner.invoke("hq", "--data", data, "site", "list").output
 
 
-def test_admin_add_hashes_the_pin_and_refuses_bad_ones(tmp_path, hq):
+def test_admin_add_hashes_the_pin_and_refuses_bad_ones(hq, backend):
     assert hq("admin", "add", "Zhao Min", "--pin", "246810").exit_code == 0
     prompted = hq("admin", "add", "Qian Li", input="135790\n135790\n")
     assert prompted.exit_code == 0 and "135790" not in prompted.output  # asked for, hidden
     assert hq("admin", "add", "zhao min", "--pin", "246810").exit_code == 1
     assert "6 to 12 digits" in hq("admin", "add", "Sun", "--pin", "12").output
-    store = open_store(tmp_path / "hq")
+    store = backend.store()
     assert store.admin("ZHAO MIN")["pin_hash"].startswith("scrypt:") and store.admin_count() == 2
     store.close()
 
 
-def _serve(tmp_path, *args):
+def _serve(tmp_path, backend, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "hq", "--port", "0",
-                             "--data", str(tmp_path / "hq"), *args],
+                             *backend.args(), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=tmp_path, env=env)
     deadline, line = time.monotonic() + 30, ""
@@ -114,9 +128,9 @@ def _post(url: str, body: bytes, headers: dict):
 
 
 @pytest.mark.slow
-def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_path, hq):
+def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_path, hq, backend):
     key = {"site_id": "site-a", **_key(hq("site", "add", "site-a", "--name", "A").output)}
-    proc, base = _serve(tmp_path)
+    proc, base = _serve(tmp_path, backend)
     try:
         kiosk = Kiosk(tmp_path / "kiosk", "site-a", Clock())
         kiosk.report("t-1")
@@ -141,18 +155,19 @@ def test_hq_serves_signed_batches_over_http_and_stops_cleanly_on_sigterm(tmp_pat
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "stopped" in out
-    assert (tmp_path / "hq" / "hq.sqlite3").exists()
+    if backend.name == "sqlite":  # its database is a file in the data folder
+        assert (tmp_path / "hq" / "hq.sqlite3").exists()
 
 
 # -- restoring a kept key after HQ's database was lost ---------------------------------------
-def test_a_site_is_restored_with_its_kept_key_read_from_stdin(tmp_path, hq):
+def test_a_site_is_restored_with_its_kept_key_read_from_stdin(hq, backend):
     kept = _key(hq("site", "add", "campus-a", "--name", "A").output)
-    (tmp_path / "hq" / "hq.sqlite3").unlink()  # HQ's database is lost
+    backend.wipe()  # HQ's database is lost
     result = hq("site", "add", "campus-a", "--name", "A", "--key-id", kept["key_id"],
                 "--key-secret-stdin", input=kept["secret"] + "\n")
     assert result.exit_code == 0, result.output
     assert kept["secret"] not in result.output and kept["key_id"] in result.output
-    store = open_store(tmp_path / "hq")
+    store = backend.store()
     try:
         assert store.key(kept["key_id"]) == {"site_id": "campus-a", "key_id": kept["key_id"],
                                              "secret": kept["secret"], "revoked": 0}
@@ -173,14 +188,14 @@ def test_a_site_is_restored_with_its_kept_key_read_from_stdin(tmp_path, hq):
     again = hq("site", "rekey", "campus-a", "--key-id", kept["key_id"], "--key-secret-stdin",
                input=kept["secret"] + "\n")
     assert again.exit_code == 0 and kept["secret"] not in again.output
-    store = open_store(tmp_path / "hq")
+    store = backend.store()
     try:
         assert store.key(kept["key_id"])["secret"] == kept["secret"]
     finally:
         store.close()
 
 
-def test_exported_keys_are_private_and_restore_a_wiped_hq(tmp_path, hq):
+def test_exported_keys_are_private_and_restore_a_wiped_hq(tmp_path, hq, backend):
     a = _key(hq("site", "add", "campus-a", "--name", "Campus A").output)
     b = _key(hq("site", "add", "campus-b", "--name", "Campus B").output)
     hq("site", "revoke", "campus-b")
@@ -189,10 +204,10 @@ def test_exported_keys_are_private_and_restore_a_wiped_hq(tmp_path, hq):
     assert result.exit_code == 0 and "WARNING" in result.output and "secret" in result.output
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert a["secret"] not in result.output
-    (tmp_path / "hq" / "hq.sqlite3").unlink()
+    backend.wipe()
     restored = hq("site", "import-keys", str(backup))
     assert restored.exit_code == 0 and "restored 2 sites" in restored.output
-    store = open_store(tmp_path / "hq")
+    store = backend.store()
     try:
         assert store.key(a["key_id"])["secret"] == a["secret"]
         assert store.key(b["key_id"])["revoked"] == 1  # a revoked key stays revoked

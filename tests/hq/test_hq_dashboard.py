@@ -3,15 +3,12 @@ the ticket list and timeline, and the hash chain shown verified or broken."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, sign_in
+from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, raw_sql, sign_in
 
 from hq.ingest import verify_site_chain
-from hq.database import DB_NAME
 from sync.events import iso
 
 PUBLIC = {"hq_auth.login", "hq_auth.setup", "static", "hq_i18n.switch", "hq_health.healthz"}
@@ -198,11 +195,8 @@ def test_a_ticket_page_shows_its_timeline_and_a_verified_chain(client, two_sites
 
 
 def test_a_tampered_stored_event_shows_the_chain_broken_at_its_seq(hq, client, store, two_sites):
-    db = sqlite3.connect(Path(hq.config["DATA_DIR"]) / DB_NAME)
-    with db:
-        db.execute("UPDATE events SET body = replace(body, 'R-1128-003', 'R-1128-999') "
-                   "WHERE site_id = 'site-a' AND seq = 5")
-    db.close()
+    raw_sql(hq, "UPDATE events SET body = replace(body, 'R-1128-003', 'R-1128-999') "
+                "WHERE site_id = 'site-a' AND seq = 5")
     assert verify_site_chain(store, "site-a") == [(5, "content changed: hash does not match")]
     assert verify_site_chain(store, "site-b") == []
     html = client.get("/sites/site-a/tickets/a-late-1").get_data(as_text=True)
@@ -211,11 +205,38 @@ def test_a_tampered_stored_event_shows_the_chain_broken_at_its_seq(hq, client, s
         as_text=True)
 
 
+def test_the_pages_check_once_whole_then_only_the_events_stored_since(hq, client, store,
+                                                                     two_sites, clock):
+    """A page load re-reads only what came after the last clean check; a change among
+    the new events shows, a change to one checked before waits for the full check."""
+    [site] = [s for s in store.sites() if s["site_id"] == "site-a"]
+    key = {"site_id": "site-a", "key_id": site["key_id"],
+           "secret": store.key(site["key_id"])["secret"]}
+    calls = []
+    real = store.chain
+    store.chain = lambda site_id, after=0, limit=1000: calls.append(after) or real(
+        site_id, after, limit)
+    try:
+        assert 'data-chain="verified"' in client.get("/sites/site-a").get_data(as_text=True)
+        assert calls[0] == 0  # the first check reads the whole chain
+        calls.clear()
+        two_sites.report("a-new", due=clock())
+        push(client, key, two_sites.events[-1:])
+        assert 'data-chain="verified"' in client.get("/sites/site-a").get_data(as_text=True)
+        assert calls == [9]  # only seq 10, the one stored since
+        two_sites.report("a-newer", due=clock())
+        push(client, key, two_sites.events[-1:])
+        raw_sql(hq, "UPDATE events SET body = replace(body, '\"x\"', '\"y\"') "
+                    "WHERE site_id = 'site-a' AND seq = 11")
+        html = client.get("/sites/site-a").get_data(as_text=True)
+        assert 'data-chain="broken"' in html and "BROKEN at seq 11" in html
+    finally:
+        store.chain = real
+    assert verify_site_chain(store, "site-a") == [(11, "content changed: hash does not match")]
+
+
 def test_verify_reports_a_removed_event_and_a_rehashed_one(hq, store, two_sites):
-    db = sqlite3.connect(Path(hq.config["DATA_DIR"]) / DB_NAME)
-    with db:
-        db.execute("DELETE FROM events WHERE site_id = 'site-a' AND seq = 3")
-    db.close()
+    raw_sql(hq, "DELETE FROM events WHERE site_id = 'site-a' AND seq = 3")
     assert verify_site_chain(store, "site-a") == [
         (3, "missing: found seq 4 next"), (4, "link to the previous event is broken")]
 

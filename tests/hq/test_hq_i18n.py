@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hq_helpers import Kiosk, add_site, csrf_token, push, sign_in
 
-from hq.database import DB_NAME
 from hq.i18n import COOKIE
 
 
@@ -79,8 +77,8 @@ def test_healthz_answers_without_sign_in_and_shows_no_secret(client, store, kios
     assert key["secret"] not in body and key["key_id"] not in body and store.epoch() not in body
 
 
-def test_healthz_says_503_when_the_store_does_not_answer(hq, client, store):
+def test_healthz_says_503_when_the_store_does_not_answer(backend, client, store):
     store.close()
-    (Path(hq.config["DATA_DIR"]) / DB_NAME).unlink()  # gone: a fresh file has no tables
+    backend.wipe()  # gone: a fresh SQLite file has no tables; a dropped database no server
     response = client.get("/healthz")
     assert response.status_code == 503 and response.get_json()["store"] == {"ok": False}

@@ -11,8 +11,7 @@ from hq_helpers import (Kiosk, add_site, batch, body_of, dump, events_rows, head
 
 from sync.events import GENESIS, event_hash
 from sync import protocol
-from hq import create_hq_app
-from hq.sqlite import SQLiteStore
+from hq import create_hq_app, ingest
 
 UNCHANGED_BY_A_RESEND = ("events", "tickets", "alarms", "meta", "admins")
 
@@ -214,20 +213,20 @@ def test_a_batch_is_one_transaction(hq, client, store, kiosk, monkeypatch):
     key = add_site(store)
     for i in range(3):
         kiosk.report(f"t-{i}")
-    original, calls = SQLiteStore._insert, []
+    original, calls = ingest.fold, []
 
-    def failing(db, event, applied, received):
+    def failing(state, event):  # both backends fold each stored event with ingest.fold
         calls.append(event["seq"])
         if len(calls) == 3:
             raise OSError("disk full")
-        original(db, event, applied, received)
+        return original(state, event)
 
     before = dump(hq)
-    monkeypatch.setattr(SQLiteStore, "_insert", staticmethod(failing))
+    monkeypatch.setattr(ingest, "fold", failing)
     with pytest.raises(OSError):
         push(client, key, kiosk.events)
     assert calls == [1, 2, 3] and dump(hq) == before
-    monkeypatch.setattr(SQLiteStore, "_insert", staticmethod(original))
+    monkeypatch.setattr(ingest, "fold", original)
     assert results(push(client, key, kiosk.events)[1]) == ["stored"] * 3
 
 
@@ -255,24 +254,24 @@ def test_concurrent_resends_store_each_event_exactly_once(hq, store, kiosk):
     assert len(events_rows(hq)) == 60 and store.sites()[0]["events_received"] == 60
 
 
-def test_a_new_hq_database_has_a_new_epoch_and_a_reopened_one_keeps_it(tmp_path, clock):
-    first = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "one")})
+def test_a_new_hq_database_has_a_new_epoch_and_a_reopened_one_keeps_it(backend, clock):
+    first = create_hq_app({"TESTING": True, **backend.config("one")})
     epoch = first.extensions["hq_store"].epoch()
     first.extensions["hq_store"].close()
-    again = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "one")})
+    again = create_hq_app({"TESTING": True, **backend.config("one")})
     assert again.extensions["hq_store"].epoch() == epoch
     again.extensions["hq_store"].close()
-    other = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / "two")})
+    other = create_hq_app({"TESTING": True, **backend.config("two")})
     assert other.extensions["hq_store"].epoch() != epoch and len(epoch) >= 32
     other.extensions["hq_store"].close()
 
 
-def test_a_kiosk_resends_everything_to_a_recreated_hq(tmp_path, kiosk, clock):
+def test_a_kiosk_resends_everything_to_a_recreated_hq(backend, kiosk, clock):
     kiosk.report("t-1")
     kiosk.report("t-2")
     answers = []
-    for folder in ("old", "new"):
-        app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / folder)})
+    for db in ("old", "new"):
+        app = create_hq_app({"TESTING": True, **backend.config(db)})
         key = add_site(app.extensions["hq_store"])
         answers.append(push(app.test_client(), key, kiosk.events)[1])
         app.extensions["hq_store"].close()

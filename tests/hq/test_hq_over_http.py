@@ -1,5 +1,5 @@
 """Bad requests over real HTTP against a real HQ process leave its data unchanged, each
-with the status sync/PROTOCOL.md gives it."""
+with the status sync/PROTOCOL.md gives it; with HQ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import http.client
@@ -14,15 +14,16 @@ from sync.events import event_hash
 from kiosk.store import Store
 from sync import client, protocol
 from sync.state import Settings
-from sync_harness import HOST, HQ, add_site_api, bulk_partials, check, fill, iso
+from sync_harness import BACKENDS, HOST, HQ, add_site_api, bulk_partials, check, fill, iso
 
 pytestmark = pytest.mark.slow
 
-@pytest.fixture(scope="module")
-def hq_main(tmp_path_factory):
-    """An HQ process of its own for this module."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def hq_main(request, tmp_path_factory):
+    """An HQ process of its own for this module, on each backend."""
+    pg = request.getfixturevalue("hq_databases") if request.param == "postgresql" else None
     folder = tmp_path_factory.mktemp("hq-http")
-    hq = HQ(folder / "hq-data", folder / "hq.log")
+    hq = HQ(folder / "hq-data", folder / "hq.log", pg=pg)
     try:
         hq.start()
         yield hq
@@ -52,8 +53,8 @@ def _post(port: int, site_id: str, body: bytes, headers: dict) -> client.Reply:
         conn.close()
 
 
-def _dump(hq_dir: Path, tables=("events", "tickets", "alarms", "sites", "meta")) -> dict:
-    db = open_hq_readonly(hq_dir)
+def _dump(hq_db: Path | str, tables=("events", "tickets", "alarms", "sites", "meta")) -> dict:
+    db = open_hq_readonly(hq_db)
     try:
         return {t: sorted(map(repr, db.execute(f"SELECT * FROM {t}"))) for t in tables}
     finally:
@@ -68,7 +69,7 @@ def _deep(depth: int):
 
 
 def test_bad_requests_over_http_leave_hq_unchanged(hq_main, tmp_path):
-    key, other = add_site_api(hq_main.data, "bad-a"), add_site_api(hq_main.data, "bad-b")
+    key, other = add_site_api(hq_main.db, "bad-a"), add_site_api(hq_main.db, "bad-b")
     kiosk_dir = tmp_path / "kiosk-a"
     fill(kiosk_dir, "bad-a", 8)
     store = Store(kiosk_dir)
@@ -84,13 +85,13 @@ def test_bad_requests_over_http_leave_hq_unchanged(hq_main, tmp_path):
     port, seen = hq_main.port, {}
 
     def send(name, body, headers, expect, site="bad-a"):
-        before = _dump(hq_main.data)
+        before = _dump(hq_main.db)
         reply = _post(port, site, body, headers)
         assert reply.status == expect, (name, reply.status, reply.body[:300])
         if expect >= 400 and expect != 409:
             assert "error" in json.loads(reply.body)
         if expect in (400, 401, 403, 413):  # refused before touching anything
-            assert _dump(hq_main.data) == before, name
+            assert _dump(hq_main.db) == before, name
         seen[name] = reply.status
         return reply
 
@@ -116,27 +117,27 @@ def test_bad_requests_over_http_leave_hq_unchanged(hq_main, tmp_path):
         assert raw != body
         send(name, raw, _signed(key, raw), 400)
     # a replayed request: the very same bytes and headers again: all duplicates, no change
-    rows = _dump(hq_main.data, ("events", "tickets", "alarms", "meta"))
+    rows = _dump(hq_main.db, ("events", "tickets", "alarms", "meta"))
     reply = send("replayed request", good.body, good.headers, 200)
     replay = client.verified_answer(settings, good, reply)
     assert [r["result"] for r in replay["results"]] == ["duplicate"] * 3
     assert replay["acked_through"] == 3
-    assert _dump(hq_main.data, ("events", "tickets", "alarms", "meta")) == rows
+    assert _dump(hq_main.db, ("events", "tickets", "alarms", "meta")) == rows
     # the same seq with another hash: 409, never overwritten
     other_event = {**events[1], "data": {**events[1]["data"], "name_en": "another history"}}
     other_event["hash"] = event_hash(other_event)
-    rows = _dump(hq_main.data, ("events", "tickets"))
+    rows = _dump(hq_main.db, ("events", "tickets"))
     conflict = client.build(settings, None, [other_event], "5")
     reply = send("same seq, other hash", conflict.body, conflict.headers, 409)
     answer = client.verified_answer(settings, conflict, reply)
     assert [r["result"] for r in answer["results"]] == ["conflict"] and answer["acked_through"] == 3
-    assert _dump(hq_main.data, ("events", "tickets")) == rows
+    assert _dump(hq_main.db, ("events", "tickets")) == rows
     # a gap: stops, reports what HQ holds
     gap = client.build(settings, None, events[4:7], "6")
     reply = send("a gap", gap.body, gap.headers, 200)
     answer = client.verified_answer(settings, gap, reply)
     assert [r["result"] for r in answer["results"]] == ["gap", "skipped", "skipped"]
-    assert answer["acked_through"] == 3 and _dump(hq_main.data, ("events", "tickets")) == rows
+    assert answer["acked_through"] == 3 and _dump(hq_main.db, ("events", "tickets")) == rows
     # the rest, with an event of a type HQ does not know: rejected, and the queue moves on
     rest = client.build(settings, None, events[3:] + unknown + after, "7")
     reply = send("unknown event type", rest.body, rest.headers, 200)
@@ -144,10 +145,10 @@ def test_bad_requests_over_http_leave_hq_unchanged(hq_main, tmp_path):
     results = [r["result"] for r in answer["results"]]
     assert results == ["stored"] * (len(events) - 3) + ["rejected", "stored"], results
     assert answer["acked_through"] == after[0]["seq"]
-    counts = check("bad requests over HTTP", kiosk_dir, hq_main.data, check_mark=False,
+    counts = check("bad requests over HTTP", kiosk_dir, hq_main.db, check_mark=False,
                    statuses=seen)
     assert counts["rejected"] == 1
-    db = open_hq_readonly(hq_main.data)
+    db = open_hq_readonly(hq_main.db)
     try:
         alarms = db.execute("SELECT seq, kind FROM alarms WHERE site_id = 'bad-a' "
                             "ORDER BY seq").fetchall()
@@ -202,7 +203,7 @@ def _malformed_cases(reported: dict, follow: dict) -> list[tuple[str, dict]]:
 
 
 def test_every_malformed_event_is_refused_4xx_over_http_and_alarmed(hq_main, tmp_path):
-    key = add_site_api(hq_main.data, "fuzz-a")
+    key = add_site_api(hq_main.db, "fuzz-a")
     kiosk_dir = tmp_path / "kiosk-fuzz"
     store = Store(kiosk_dir, site_id="fuzz-a")
     try:
@@ -216,7 +217,7 @@ def test_every_malformed_event_is_refused_4xx_over_http_and_alarmed(hq_main, tmp
     assert _post(hq_main.port, "fuzz-a", good.body, good.headers).status == 200
     partial = {k: reported[k] for k in ("ticket_id", "type", "at", "actor", "data")}
     follow = {**partial, "type": "noted", "data": {"text": "a note"}, "ticket_id": "t-other"}
-    before = _dump(hq_main.data, ("events", "tickets"))
+    before = _dump(hq_main.db, ("events", "tickets"))
     statuses = {}
     for name, case in _malformed_cases(partial, follow):
         base = dict(case.get("base", partial))
@@ -251,8 +252,8 @@ def test_every_malformed_event_is_refused_4xx_over_http_and_alarmed(hq_main, tmp
     raw = json.dumps({"site_id": "fuzz-a", "hq_epoch": None,
                       "events": [{**bad, "data": {**partial["data"], "name": "\ud800"}}]}).encode()
     assert _post(hq_main.port, "fuzz-a", raw, _signed(key, raw)).status == 400
-    assert _dump(hq_main.data, ("events", "tickets")) == before  # nothing stored
-    db = open_hq_readonly(hq_main.data)
+    assert _dump(hq_main.db, ("events", "tickets")) == before  # nothing stored
+    db = open_hq_readonly(hq_main.db)
     try:
         kinds = {k for (k,) in db.execute("SELECT kind FROM alarms WHERE site_id = 'fuzz-a'")}
     finally:

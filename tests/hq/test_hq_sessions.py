@@ -54,11 +54,11 @@ def test_using_a_session_does_not_hand_out_a_fresh_cookie(live):
     assert len(desk.set_cookies) == seen
 
 
-def test_a_new_pin_ends_every_session_of_that_account_at_once(live, runner, hq):
+def test_a_new_pin_ends_every_session_of_that_account_at_once(live, runner, backend):
     zhao = signed_in(live)
     copy, qian = zhao.copy(), signed_in(live, "Qian Li", "135790")
-    result = runner.invoke("hq", "admin", "pin", "zhao min", "--pin", "97531246",
-                           "--data", hq.config["DATA_DIR"])  # while the server runs
+    result = runner.invoke("hq", *backend.args(), "admin", "pin", "zhao min", "--pin",
+                           "97531246")  # while the server runs
     assert result.exit_code == 0, result.output
     assert "Zhao Min" in result.output and "97531246" not in result.output
     assert is_signed_out(zhao) and is_signed_out(copy)
@@ -67,14 +67,14 @@ def test_a_new_pin_ends_every_session_of_that_account_at_once(live, runner, hq):
     signed_in(live, "Zhao Min", "97531246")
 
 
-def test_the_pin_command_checks_what_it_is_given(runner, hq, store):
+def test_the_pin_command_checks_what_it_is_given(runner, hq, store, backend):
     sign_in(hq.test_client(), store)
-    data = ("--data", hq.config["DATA_DIR"])
-    short = runner.invoke("hq", "admin", "pin", "Zhao Min", "--pin", "12", *data)
+    data = backend.args()
+    short = runner.invoke("hq", *data, "admin", "pin", "Zhao Min", "--pin", "12")
     assert short.exit_code == 1 and "6 to 12 digits" in short.output
-    nobody = runner.invoke("hq", "admin", "pin", "Nobody", "--pin", "123456", *data)
+    nobody = runner.invoke("hq", *data, "admin", "pin", "Nobody", "--pin", "123456")
     assert nobody.exit_code == 1 and "No account" in nobody.output
-    prompted = runner.invoke("hq", "admin", "pin", "Zhao Min", *data,
+    prompted = runner.invoke("hq", *data, "admin", "pin", "Zhao Min",
                              input="135791\n135792\n135791\n135791\n")
     assert prompted.exit_code == 0 and "do not match" in prompted.output.lower()
     assert "135791" not in prompted.output
@@ -94,13 +94,13 @@ def test_a_new_pin_clears_a_lock(hq, client, store, clock):
     assert reply.status_code == 303
 
 
-def test_a_restart_never_brings_back_an_ended_session(hq, live, clock):
+def test_a_restart_never_brings_back_an_ended_session(hq, live, clock, backend):
     ended, kept = signed_in(live), signed_in(live, "Qian Li", "135790")
     copy = ended.copy()
     ended.post("/logout", {"csrf_token": ended.csrf("/")})
     live.stop()
     hq.extensions["hq_store"].close()
-    again = create_hq_app({"TESTING": True, "DATA_DIR": hq.config["DATA_DIR"], "CLOCK": clock,
+    again = create_hq_app({"TESTING": True, **backend.config(), "CLOCK": clock,
                            "PIN_HASH_METHOD": CHEAP_PINS, "SECRET_KEY": hq.config["SECRET_KEY"]})
     restarted = LiveApp(again, port=live.port)
     try:

@@ -18,12 +18,12 @@ WRONG = [f"{n:06d}" for n in range(100000, 100030)]
 
 
 @pytest.fixture
-def start(tmp_path, clock):
+def start(backend, clock):
     """Start HQ over HTTP (production PIN hash unless asked otherwise)."""
     started = []
 
     def start_hq(**config) -> LiveApp:
-        app = create_hq_app({"TESTING": True, "DATA_DIR": str(tmp_path / f"hq{len(started)}"),
+        app = create_hq_app({"TESTING": True, **backend.config(f"hq{len(started)}"),
                              "CLOCK": clock, **config})
         started.append(LiveApp(app))
         return started[-1]

@@ -1,0 +1,140 @@
+"""The dashboard's reads of the PostgreSQL backend (a mixin of ``PostgresStore``).
+
+The same answers as ``sqlite_reads.py``: times as ``utc_iso`` text, ticket state without
+the visitor's status token. A site summary reads the site's ``last_seq`` from its row and
+counts open tickets through the partial index of open tickets: no page scans ``events``.
+"""
+from __future__ import annotations
+
+import json
+
+from .sqlite_reads import _HIDDEN
+
+_OPEN = "t.status <> 'closed'"
+_DESK_OPEN = ("SELECT COUNT(*) FROM desk_records d WHERE d.site_id = s.site_id "
+              "AND d.closed_at IS NULL")
+_TICKETS = ("SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "
+            "JOIN sites s ON s.site_id = t.site_id")
+
+
+def pg_text(value):
+    """Return a string PostgreSQL can hold: U+0000 (which no text or jsonb value may
+    contain) as U+FFFD. The columns and read model derived from an event are stored so,
+    and every lookup passes its arguments here, so a name with U+0000 finds the same row
+    (or none); an event's body keeps its exact JSON (U+0000 escaped), so its chain still
+    verifies."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def _state(row, hidden: tuple[str, ...] = _HIDDEN) -> dict:
+    state = {k: v for k, v in row["state"].items() if k not in hidden}
+    return {**state, "site_id": row["site_id"], "site_name": row["site_name"]}
+
+
+def tickets_query(site_id=None, category=None, status=None, reported_from=None,
+                  reported_before=None, after=None, limit=500) -> tuple[str, list]:
+    """Return the SQL and arguments of ``tickets`` (bench/hq_dashboard.py EXPLAINs it).
+
+    Every filter has an index ending in (reported_at, site_id, ticket_id)
+    (0001_initial.sql), walked backwards from the cursor: a page reads its rows and
+    stops, however deep it is and whatever the filters.
+    """
+    where, args = [], []
+    for column, value in (("t.site_id", site_id), ("t.category", category),
+                          ("t.status", None if status == "not_closed" else status)):
+        if value:
+            where.append(f"{column} = %s")
+            args.append(value)
+    if status == "not_closed":
+        where.append(_OPEN)
+    if reported_from:
+        where.append("t.reported_at >= %s")
+        args.append(reported_from)
+    if reported_before:
+        where.append("t.reported_at < %s")
+        args.append(reported_before)
+    if after:  # the first condition bounds the range of every index, not only the first
+        where.append("t.reported_at <= %s::timestamptz AND "
+                     "(t.reported_at, t.site_id, t.ticket_id) < (%s::timestamptz, %s, %s)")
+        args.extend((after[0], *after))
+    sql = (_TICKETS + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY t.reported_at DESC, t.site_id DESC, t.ticket_id DESC LIMIT %s")
+    return sql, [*args, limit]
+
+
+class ReadsMixin:
+    """Read-only queries for the dashboard; ``self._rows(sql, args)`` runs one."""
+
+    def site_summaries(self, now) -> list[dict]:
+        return self._rows(
+            f"""SELECT s.site_id, s.name, s.revoked::int AS revoked, s.last_contact,
+              s.events_received,
+              (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN})
+                AS open_tickets,
+              (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
+                AND t.category = 'repair' AND t.due_at < %(now)s) AS late_repairs,
+              (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
+                AND t.category = 'emergency') AS emergencies,
+              (SELECT COUNT(*) FROM alarms a WHERE a.site_id = s.site_id) AS alarms,
+              ({_DESK_OPEN} AND d.kind = 'parcel') AS parcels_waiting,
+              ({_DESK_OPEN} AND d.kind = 'item' AND d.due_at < %(now)s) AS items_overdue,
+              ({_DESK_OPEN} AND d.kind = 'handover') AS handovers_pending,
+              NULLIF(s.last_seq, 0) AS last_seq
+            FROM sites s ORDER BY s.site_id""", {"now": now})
+
+    def tickets(self, site_id=None, category=None, status=None, reported_from=None,
+                reported_before=None, after=None, limit=500) -> list[dict]:
+        sql, args = tickets_query(site_id, category, status, reported_from, reported_before,
+                                  after, limit)
+        return [_state(r) for r in self._rows(sql, args)]
+
+    def ticket(self, site_id, ticket_id) -> dict | None:
+        rows = self._rows(_TICKETS + " WHERE t.site_id = %s AND t.ticket_id = %s",
+                          (site_id, ticket_id))
+        return _state(rows[0]) if rows else None
+
+    def ticket_events(self, site_id, ticket_id) -> list[dict]:
+        return [{**json.loads(r["body"]), "applied": r["applied"],
+                 "received_at": r["received_at"]} for r in self._rows(
+            "SELECT body, applied, received_at FROM events WHERE site_id = %s "
+            "AND ticket_id = %s ORDER BY seq", (site_id, ticket_id))]
+
+    def chain(self, site_id, after=0, limit=1000) -> list[tuple]:
+        return [(r["seq"], r["hash"], r["body"]) for r in self._rows(
+            "SELECT seq, hash, body FROM events WHERE site_id = %s AND seq > %s "
+            "ORDER BY seq LIMIT %s", (site_id, after, limit))]
+
+    def alarms(self, site_id=None, limit=200) -> list[dict]:
+        sql = "SELECT site_id, seq, kind, detail, at FROM alarms"
+        args: tuple = (limit,)
+        if site_id:
+            sql += " WHERE site_id = %s"
+            args = (site_id, limit)
+        return self._rows(sql + " ORDER BY id DESC LIMIT %s", args)
+
+    def issued_reports(self, site_id=None, limit=200) -> list[dict]:
+        sql = ("SELECT e.site_id, e.seq, e.body, e.received_at, s.name AS site_name "
+               "FROM events e JOIN sites s ON s.site_id = e.site_id "
+               "WHERE e.type = 'report_issued' AND e.applied")
+        args: tuple = (limit,)
+        if site_id:
+            sql += " AND e.site_id = %s"
+            args = (site_id, limit)
+        out = []
+        for r in self._rows(sql + " ORDER BY e.at DESC, e.site_id, e.seq DESC LIMIT %s", args):
+            event = json.loads(r["body"])
+            data = event["data"]
+            out.append({"site_id": r["site_id"], "site_name": r["site_name"], "seq": r["seq"],
+                        "at": event["at"], "received_at": r["received_at"],
+                        "actor": event["actor"], "period": data["period"],
+                        "figures": data["figures"], "remarks": data.get("remarks") or ""})
+        return out
+
+    def tickets_reported(self, start, end, site_id=None) -> list[dict]:
+        sql = _TICKETS + " WHERE t.reported_at >= %s AND t.reported_at < %s"
+        args: tuple = (start, end)
+        if site_id:
+            sql += " AND t.site_id = %s"
+            args = (*args, site_id)
+        return [_state(r, ("token",)) for r in self._rows(
+            sql + " ORDER BY t.reported_at, t.site_id, t.ticket_id", args)]
