@@ -29,6 +29,7 @@ from .database import is_postgres, open_store
 from .database import migrate as migrate_database
 from .ingest import verify_site_chain
 from .storage import SiteExists, UnknownSite
+from .transfer import TransferError, copy, export, import_file
 
 DEFAULT_DATA = Path("hq-data")
 SITE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -326,3 +327,78 @@ def migrate(database_url: str | None, data_dir: Path | None):
         click.echo(f"applied {name}")
     click.echo(f"{len(applied)} schema versions applied" if applied
                else "the schema is up to date: nothing to apply")
+
+
+# -- moving a company's HQ to another database (SQLite to PostgreSQL) --------------------------
+EXPORT_WARNING = ("{file} holds every site's secret key and every account's PIN hash, and "
+                  "all records: keep it private like a password, and delete it after the move.")
+
+
+def _report(sites: list[dict]) -> None:
+    """Print what the target holds of each site; exit 1 if any chain does not verify."""
+    for s in sites:
+        click.echo(f"{s['site_id']}\t{s['events']} events\tlast seq {s['last_seq']}\t"
+                   + ("verified" if s["verified"] else "NOT VERIFIED"))
+    bad = [s["site_id"] for s in sites if not s["verified"]]
+    if bad:
+        raise click.ClickException(f"the chains of {', '.join(bad)} do not verify on the target")
+    click.echo(f"moved {len(sites)} sites; every chain verified; the sites keep syncing "
+               f"without resending")
+
+
+@hq_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--database", "database_url", default=None, help=DATABASE_HELP)
+@DATA_OPTION
+def hq_export(file: Path, database_url: str | None, data_dir: Path | None):
+    """Write the whole HQ into FILE (JSON lines, mode 0600), for `hq import` elsewhere.
+
+    Every site with its key, every dashboard account, the alarms and every site's events
+    in seq order. Stop HQ first, or sites pushing meanwhile resend what came after.
+    """
+    with opened_store(data_dir, database_url) as store:
+        counts = export(store, file)
+    click.echo(f"wrote {counts['site']} sites, {counts['admin']} accounts, {counts['alarm']} "
+               f"alarms and {counts['event']} events to {file}")
+    click.echo("WARNING: " + EXPORT_WARNING.format(file=file), err=True)
+
+
+@hq_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--database", "database_url", default=None, help=DATABASE_HELP)
+@DATA_OPTION
+def hq_import(file: Path, database_url: str | None, data_dir: Path | None):
+    """Fill an EMPTY HQ database from an `hq export` FILE, verifying every chain.
+
+    The file is checked whole first (nothing is written if a chain does not verify);
+    then the HQ's epoch, sites, keys, accounts, alarms and events go in, and every
+    site's chain is verified on the target.
+    """
+    with opened_store(data_dir, database_url) as store:
+        try:
+            sites = import_file(store, file, progress=click.echo)
+        except TransferError as exc:
+            raise click.ClickException(str(exc)) from None
+    _report(sites)
+
+
+@hq_cli.command("copy")
+@click.option("--from-data", "from_data", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The data folder of the SQLite HQ to move.")
+@click.option("--to-database", "to_url", required=True,
+              help="PostgreSQL URL of the EMPTY database to move it into.")
+def hq_copy(from_data: Path, to_url: str):
+    """Move the SQLite HQ in --from-data into the empty PostgreSQL --to-database: an export
+    into a private temporary file, then its import, verifying every chain."""
+    if not is_postgres(to_url):
+        raise click.BadParameter("a postgresql:// URL", param_hint="--to-database")
+    source = open_store(from_data)  # SQLite, whatever the group's --database says
+    try:
+        with opened_store(None, to_url) as target:
+            sites = copy(source, target, progress=click.echo)
+    except TransferError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        source.close()
+    _report(sites)
