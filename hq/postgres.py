@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -74,14 +74,8 @@ def migrate(url: str) -> list[str]:
 
 def _when(value) -> datetime | None:
     """Return a time (aware datetime or ISO text; naive read as UTC) to store, or None."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = utc_iso(value)
+    return datetime.fromisoformat(text) if text else None
 
 
 def _clean(value):
