@@ -4,6 +4,7 @@ signs in, the public status page stays fast while PINs are hashed, and each clie
 attempts are throttled too."""
 from __future__ import annotations
 
+import gc
 import random
 import threading
 import time
@@ -117,6 +118,22 @@ def test_the_status_page_stays_fast_while_pins_are_hashed(start):
     (ticket,) = live.app.extensions["kiosk_store"].open_tickets()
     path = f"/t/{ticket['token']}"
     phone = live.browser(source="127.0.0.9")
+    # the server runs in this process: a collection of the whole test run's heap would
+    # stop it as well, and that is not what this test measures
+    gc.collect()
+    gc.disable()
+    try:
+        quiet, busy, replies = _status_page_while_pins_are_hashed(live, phone, path)
+    finally:
+        gc.enable()
+    assert [r.status for r in replies] == [422] * 6
+    slowest_sign_in = max(r.seconds for r in replies)
+    assert slowest_sign_in > 0.1  # they did hash, and the page was asked meanwhile
+    assert max(busy) < 0.2, (quiet, busy)
+
+
+def _status_page_while_pins_are_hashed(live, phone, path):
+    """Time the status page alone, then while six sign-ins hash their PINs at once."""
     quiet = [phone.get(path).seconds for _ in range(5)]
 
     ready = ready_browsers(live, 6)
@@ -136,10 +153,7 @@ def test_the_status_page_stays_fast_while_pins_are_hashed(start):
     busy = status_page_times(phone, path, threads)
     for t in threads:
         t.join()
-    assert [r.status for r in replies] == [422] * 6
-    slowest_sign_in = max(r.seconds for r in replies)
-    assert slowest_sign_in > 0.1  # they did hash, and the page was asked meanwhile
-    assert max(busy) < 0.2, (quiet, busy)
+    return quiet, busy, replies
 
 
 def test_each_client_is_throttled_with_a_clear_429(start, clock):
