@@ -34,8 +34,13 @@ SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_change
                               "handover_signed", "handover_acknowledged", "diary_noted",
                               "meter_read", "arrears_listed", "arrears_contacted",
                               "household_saved",
+                              "movein_started", "movein_step_done", "movein_completed",
+                              "movein_steps_saved",
+                              "plan_task_saved", "plan_task_done", "plan_task_carried",
+                              "plan_task_dropped",
                               "parcel_received", "parcel_collected", "item_lent",
-                              "item_returned"})
+                              "item_returned", "fee_standard_saved",
+                              "letter_template_saved", "letter_issued"})
 KNOWN_TYPES = rules.EVENT_TYPES | SITE_EVENT_TYPES
 MAX_SEQ = 2 ** 53
 _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at": str,
@@ -43,6 +48,7 @@ _EVENT_FIELDS = {"site_id": str, "seq": int, "event_id": str, "type": str, "at":
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TEXT, _TEXT_OR_NULL, _OBJECT = (str,), (str, type(None)), (dict,)
 _LIST, _BOOL = (list,), (bool,)
+_OBJECT_OR_NULL = (dict, type(None))
 _INT = (int,)
 #: event type -> {data field: (allowed types, required)}; other keys in ``data`` are
 #: allowed (a newer kiosk may add some), their values are not used by HQ.
@@ -82,6 +88,21 @@ DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                    **{f: (_TEXT_OR_NULL, False) for f in ("place", "household", "note",
                                                           "request_id")},
                    "confirmed": (_BOOL, False)},
+    # a version of a fee standard (R25): rate and tiers' figures decimal strings, valid_from
+    # a site-local day; basis area|household|reading (meter_kind for reading)
+    "fee_standard_saved": {**{f: (_TEXT, True) for f in ("item_code", "name_zh", "basis",
+                                                         "rate", "valid_from")},
+                           **{f: (_TEXT_OR_NULL, False) for f in ("name_en", "meter_kind",
+                                                                  "request_id")},
+                           "tiers": (_LIST, False)},
+    # letters from templates (R27): a template saved whole by code; a letter issued as
+    # edited, with the household and the ticket it names, if any
+    "letter_template_saved": {**{f: (_TEXT, True) for f in ("code", "name_zh", "name_en",
+                                                            "subject", "body")},
+                              "request_id": (_TEXT_OR_NULL, False)},
+    "letter_issued": {**{f: (_TEXT, True) for f in ("id", "template", "subject", "body")},
+                      **{f: (_TEXT_OR_NULL, False) for f in ("household", "ticket",
+                                                             "request_id")}},
     # the households in arrears (R22), a whole list replacing the last; each contact by id
     "arrears_listed": {"list": (_LIST, True), "request_id": (_TEXT_OR_NULL, False)},
     "arrears_contacted": {**{f: (_TEXT, True) for f in ("household", "how", "said")},
@@ -103,6 +124,25 @@ DATA_FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
                   **{f: (_TEXT_OR_NULL, False) for f in ("household", "phone", "due_at", "note",
                                                          "request_id")}},
     "item_returned": {"id": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
+    # the move-in hand-over (R24): started for a household and a person {name, phone,
+    # relation}; each step done with what it recorded; completed; the checklist saved
+    # whole: steps [{key, label_zh, label_en, kind}]
+    "movein_started": {**{f: (_TEXT, True) for f in ("id", "household")},
+                       "person": (_OBJECT, True), "request_id": (_TEXT_OR_NULL, False)},
+    "movein_step_done": {**{f: (_TEXT, True) for f in ("id", "step")},
+                         "data": (_OBJECT, True), "request_id": (_TEXT_OR_NULL, False)},
+    "movein_completed": {"id": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
+    "movein_steps_saved": {"steps": (_LIST, True), "request_id": (_TEXT_OR_NULL, False)},
+    # the work plan (R26): a task saved whole, one-off (due, a day) or recurring (repeat
+    # {every: week|month, weekday|day}); an occurrence (its day) done or carried over
+    "plan_task_saved": {**{f: (_TEXT, True) for f in ("id", "title", "kind", "assignee")},
+                        "repeat": (_OBJECT_OR_NULL, False),
+                        **{f: (_TEXT_OR_NULL, False) for f in ("due", "note", "request_id")}},
+    "plan_task_done": {**{f: (_TEXT, True) for f in ("id", "occurrence")},
+                       "request_id": (_TEXT_OR_NULL, False)},
+    "plan_task_carried": {**{f: (_TEXT, True) for f in ("id", "occurrence", "to", "reason")},
+                          "request_id": (_TEXT_OR_NULL, False)},
+    "plan_task_dropped": {"id": (_TEXT, True), "request_id": (_TEXT_OR_NULL, False)},
 }
 #: report_issued: the fields of ``data.period`` HQ shows (ISO days and the period's key)
 _PERIOD_FIELDS = ("key", "first", "last")
@@ -230,6 +270,7 @@ def _data_problem(kind: str, data: dict) -> str | None:
 
 _KIND_NAMES = {str: "string", int: "integer", dict: "object"}
 _TYPE_WORDS = {_TEXT: "a string", _TEXT_OR_NULL: "a string or null", _OBJECT: "an object",
+               _OBJECT_OR_NULL: "an object or null",
                _LIST: "a list", _BOOL: "true or false", _INT: "an integer"}
 
 

@@ -44,11 +44,15 @@ from .eventlog import EventLog
 from .jsonstorage import CorruptFile
 from .projections.arrears import Arrears
 from .projections.directory import Directory
+from .projections.fees import FeeStandards
 from .projections.handover import Handovers
 from .projections.households import Households
+from .projections.letters import Letters
 from .projections.locations import Locations
 from .projections.meters import Meters
+from .projections.movein import MoveIns
 from .projections.notices import Notices
+from .projections.plan import Plan
 from .projections.registers import Registers
 from .projections.reports import Reports
 from .projections.tickets import Tickets
@@ -141,9 +145,13 @@ class Store:
         self._handovers = opened(Handovers(folder))
         self._households = opened(Households(folder))
         self._meters = opened(Meters(folder))
+        self._fees = opened(FeeStandards(folder))
         self._arrears = opened(Arrears(folder))
         self._notices = opened(Notices(folder))
+        self._letters = opened(Letters(folder))
+        self._plan = opened(Plan(folder))
         self._registers = opened(Registers(folder))
+        self._moveins = opened(MoveIns(folder))
 
     def _open_projections(self) -> None:
         try:
@@ -169,7 +177,8 @@ class Store:
     def _site_projections(self):
         """The small projections of a few site events each (places, departments, reports)."""
         return (self._locations, self._directory, self._reports, self._handovers, self._households,
-                self._notices, self._meters, self._arrears, self._registers)
+                self._notices, self._plan, self._meters, self._arrears, self._registers,
+                self._moveins, self._fees, self._letters)
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
@@ -418,6 +427,31 @@ class Store:
         with self.lock:
             return self._registers.items_lent(since)
 
+    def movein(self, mid: str) -> dict | None:
+        """Return the move-in hand-over ``mid``, or None (R24)."""
+        with self.lock:
+            return self._moveins.get(mid)
+
+    def movein_by_request(self, request_id: str) -> dict | None:
+        """Return {request_id, id} if a move-in form with ``request_id`` was stored."""
+        with self.lock:
+            return self._moveins.by_request(request_id)
+
+    def moveins_open(self) -> list[dict]:
+        """Return the move-ins in progress, the earliest started first."""
+        with self.lock:
+            return self._moveins.open()
+
+    def household_moveins(self, hid: str) -> list[dict]:
+        """Return the move-ins of household ``hid``, the latest first."""
+        with self.lock:
+            return self._moveins.of_household(hid)
+
+    def movein_steps(self) -> list[dict]:
+        """Return the move-in checklist a move-in started now gets."""
+        with self.lock:
+            return self._moveins.steps()
+
     def meter_readings(self) -> list[dict]:
         """Return every meter reading, corrections too, in the order recorded (抄表)."""
         with self.lock:
@@ -427,6 +461,16 @@ class Store:
         """Return the meter reading recorded with ``request_id``, or None."""
         with self.lock:
             return self._meters.by_request(request_id)
+
+    def fee_standards(self) -> list[dict]:
+        """Return every version of every fee standard, in the order saved (R25)."""
+        with self.lock:
+            return self._fees.all()
+
+    def fee_standard_by_request(self, request_id: str) -> dict | None:
+        """Return the fee standard version saved with ``request_id``, or None."""
+        with self.lock:
+            return self._fees.by_request(request_id)
 
     def arrears(self) -> tuple[list[dict], dict | None]:
         """Return the current list of households in arrears and when it was imported
@@ -478,6 +522,47 @@ class Store:
         """Return the notice a form with ``request_id`` published, or None."""
         with self.lock:
             return self._notices.by_request(request_id)
+
+    def letter_templates(self) -> list[dict]:
+        """Return the letter templates managers saved, by code (R27)."""
+        with self.lock:
+            return self._letters.all_templates()
+
+    def letter_template_by_request(self, request_id: str) -> str | None:
+        """Return the code of the template saved with ``request_id``, or None."""
+        with self.lock:
+            return self._letters.by_request(request_id, "letter_template_saved")
+
+    def letters(self, household: str | None = None) -> list[dict]:
+        """Return the letters issued (to ``household``, or all), the newest first (R27)."""
+        with self.lock:
+            return self._letters.letters(household)
+
+    def letter(self, lid: str) -> dict | None:
+        """Return the letter issued as ``lid``, or None."""
+        with self.lock:
+            return self._letters.get(lid)
+
+    def letter_by_request(self, request_id: str) -> dict | None:
+        """Return the letter issued with ``request_id``, or None."""
+        with self.lock:
+            lid = self._letters.by_request(request_id, "letter_issued")
+            return self._letters.get(lid) if lid else None
+
+    def plan_tasks(self) -> list[dict]:
+        """Return every task of the work plan, dropped or not, in the order first saved (R26)."""
+        with self.lock:
+            return self._plan.all()
+
+    def plan_task(self, task_id: str) -> dict | None:
+        """Return the work plan's task ``task_id`` with its occurrences' states, or None."""
+        with self.lock:
+            return self._plan.get(task_id)
+
+    def plan_by_request(self, request_id: str) -> dict | None:
+        """Return the task of the work plan a form with ``request_id`` changed, or None."""
+        with self.lock:
+            return self._plan.by_request(request_id)
 
     def household(self, hid: str) -> dict | None:
         """Return the household ``hid`` of the customer archive, or None (R17)."""

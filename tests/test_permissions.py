@@ -26,6 +26,10 @@ MAY = {
     "publish_notices": DESK_ONLY,
     "read_households": DESK_ONLY, "manage_households": MANAGER_ONLY,
     "read_meters": ANYONE, "import_arrears": MANAGER_ONLY, "contact_arrears": DESK_ONLY,
+    "plan_tasks": DESK_ONLY, "review_plan": MANAGER_ONLY,
+    "manage_fees": MANAGER_ONLY, "compute_fees": DESK_ONLY,
+    "move_in": DESK_ONLY, "edit_movein_steps": MANAGER_ONLY,
+    "write_letters": DESK_ONLY, "edit_letter_templates": MANAGER_ONLY,
 }
 
 

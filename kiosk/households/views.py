@@ -17,6 +17,8 @@ from common.validation import ValidationError
 
 from .. import web
 from ..extensions import get_store
+from ..letters import service as letters
+from ..movein import service as movein
 from ..registers import parcels
 from ..staff.auth import actor, current_staff, permission_required
 from ..tickets import rules
@@ -100,6 +102,10 @@ def household(hid: str):
                            parcels=parcels.for_household(store, found["id"], web.now()),
                            arrears=arrears.for_household(store, found["id"], role)
                            if rules.may(role, "contact_arrears") else None,
+                           moveins=movein.for_household(store, found["id"])
+                           if rules.may(role, "move_in") else None,
+                           letters=letters.letters(store, found["id"])
+                           if rules.may(role, "write_letters") else None,
                            manager=service.may_manage(role), relations=service.RELATIONS)
 
 

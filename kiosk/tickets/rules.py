@@ -297,6 +297,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_meters": FIELD,      # record meter readings; maintenance reads them too (抄表)
     "import_arrears": MANAGERS,  # import the list of households in arrears (R22)
     "contact_arrears": DESK,   # see the arrears list and record a contact (R22)
+    "write_letters": DESK,     # fill, issue, print letters; publish one as a notice (R27)
+    "edit_letter_templates": MANAGERS,  # add and change the letter templates (R27)
+    "manage_fees": MANAGERS,   # keep the fee standards: a change is a new version (R25)
+    "compute_fees": DESK,      # compute a unit's fee with the rule shown (R25)
+    "move_in": DESK,           # the move-in hand-over checklist (R24)
+    "edit_movein_steps": MANAGERS,  # the move-in checklist's steps (R24)
+    "plan_tasks": DESK,        # the work plan's tasks: add, mark done, carry over (R26)
+    "review_plan": MANAGERS,   # what slipped in the work plan (R26)
 }
 #: Actions a desk member brings to the screen but another role signs with their own PIN:
 #: a complaint is signed off by a manager, even while a receptionist is signed in (R10).
