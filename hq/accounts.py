@@ -23,6 +23,7 @@ BAD_PIN = Message(N_("The PIN must be 6 to 12 digits."))
 NAME_TAKEN = Message(N_("An account with this name exists."))
 UNKNOWN_NAME = Message(N_("No account has this name."))
 PINS_DIFFER = Message(N_("The two PINs are not the same."))
+PIN_NOT_REPEATED = Message(N_("Please type the PIN a second time."))
 
 
 class AccountError(ValueError):

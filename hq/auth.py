@@ -134,7 +134,10 @@ def setup():
     if request.method == "POST":
         pin = request.form.get("pin", "")
         _, errors = check_account(name, pin)
-        if "pin" not in errors and pin != request.form.get("pin_again", ""):
+        again = request.form.get("pin_again", "")
+        if not again:  # every field says what is wrong with it, not only the first
+            errors["pin_again"] = accounts.PIN_NOT_REPEATED
+        elif pin != again:
             errors["pin_again"] = accounts.PINS_DIFFER
         if not errors:
             now = now_utc(current_app)

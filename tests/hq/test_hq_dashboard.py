@@ -49,6 +49,14 @@ def test_first_run_opens_setup_once_and_signs_the_new_account_in(client, store):
     differ = client.post("/setup", data={"csrf_token": token, "name": "Zhao Min", "pin": PIN,
                                          "pin_again": "999999"})
     assert differ.status_code == 422 and "not the same" in differ.get_data(as_text=True)
+    # every field's problem at once: the name, the PIN, and a mismatch even of a bad PIN
+    page = client.post("/setup", data={"csrf_token": token, "name": "", "pin": "12",
+                                       "pin_again": "13"}).get_data(as_text=True)
+    assert all(f'id="{f}-error"' in page for f in ("name", "pin", "pin_again"))
+    assert "not the same" in page
+    page = client.post("/setup", data={"csrf_token": token, "name": "Zhao Min", "pin": PIN,
+                                       "pin_again": ""}).get_data(as_text=True)
+    assert 'id="pin_again-error"' in page and "a second time" in page
     response = client.post("/setup", data={"csrf_token": token, "name": "Zhao Min", "pin": PIN,
                                            "pin_again": PIN})
     assert response.status_code == 303 and response.headers["Location"] == "/"
