@@ -40,6 +40,10 @@ def sign_in(page: Page, server, path: str = "/staff/") -> None:
 
 def sign_in_here(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("员工登录")
+    # the sign-in page came by a boosted link: type only once htmx has settled it (the PIN
+    # once went into the name box of a page still being swapped in)
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
     page.get_by_label("您的称呼").fill(NAME)
     page.get_by_label("密码").fill(PIN)
     page.get_by_role("button", name="登录", exact=True).click()
