@@ -107,11 +107,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    def hq_time(value) -> str:
-        """Show a stored UTC time in HQ's zone, or a dash."""
+    def hq_time(value, seconds: bool = False) -> str:
+        """Show a stored UTC time in HQ's zone (to the second if asked), or a dash."""
         try:
             when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-            return when.astimezone(app.config["TZ"]).strftime("%Y-%m-%d %H:%M")
+            return when.astimezone(app.config["TZ"]).strftime(
+                "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
         except (TypeError, ValueError, OverflowError):
             return value or "—"
 

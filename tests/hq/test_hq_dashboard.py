@@ -199,6 +199,9 @@ def test_a_ticket_page_shows_its_timeline_and_a_verified_chain(client, two_sites
     assert "Li Na (receptionist)" in html and "Visitor" in html
     assert 'data-chain="verified"' in html
     assert "secret-token" not in html  # the visitor's status token stays at the site
+    assert re.search(r"<time [^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ·", html)  # to the second
+    assert ">Due<" in html  # open: its due time
+    assert ">Due<" not in client.get("/sites/site-a/tickets/a-closed").get_data(as_text=True)
     assert client.get("/sites/site-a/tickets/nope").status_code == 404
 
 
