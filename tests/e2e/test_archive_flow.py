@@ -54,6 +54,8 @@ def test_a_phone_call_finds_the_household_from_four_digits_and_lands_on_its_page
     page.context.clear_cookies()  # the manager leaves; the receptionist signs in
 
     sign_in(page, server, DESK, DESK_PIN, "/staff/record/phone")
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
     page.fill("input[name=household_q]", "5678")
     choice = page.locator("#household-found button").first
     expect(choice).to_contain_text("3号楼 1202")
@@ -83,6 +85,8 @@ def test_a_phone_call_finds_the_household_from_four_digits_and_lands_on_its_page
     assert width <= 390, f"the household page is {width}px wide on a 390px phone"
     shot(phone, "household-phone")
     phone.goto(server.url + "/staff/record/phone")
+    phone.wait_for_function("() => !document.querySelector("
+                            "'.htmx-request, .htmx-swapping, .htmx-settling')")
     phone.fill("input[name=household_q]", "1111")
     expect(phone.locator("#household-found button").first).to_contain_text("5号楼 101")
     shot(phone, "picker-phone")

@@ -48,6 +48,8 @@ def save_standard(page: Page, rate: str, valid_from: str) -> None:
 def compute(page: Page, **period) -> None:
     form = page.locator("#compute")
     if form.locator("input[name=household]").count() == 0:
+        page.wait_for_function("() => !document.querySelector("
+                               "'.htmx-request, .htmx-swapping, .htmx-settling')")
         page.fill("input[name=household_q]", "5678")
         page.locator("#household-found button").first.click()
         expect(form.locator("input[name=household]")).to_have_count(1)

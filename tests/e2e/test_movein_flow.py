@@ -52,6 +52,8 @@ def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_se
     expect(page).to_have_url(server.url + "/staff/movein")
 
     start = page.locator("#start form")
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
     start.locator("input[name=household_q]").fill("1201")
     page.locator("#household-found button, #household-found a").first.click()
     expect(start.locator("input[name=household]")).to_have_value(hid)
