@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from . import ticket_list
 from .sqlite_reads import _HIDDEN
 
 _OPEN = "t.status <> 'closed'"
@@ -39,26 +40,11 @@ def tickets_query(site_id=None, category=None, status=None, reported_from=None,
     (0001_initial.sql), walked backwards from the cursor: a page reads its rows and
     stops, however deep it is and whatever the filters.
     """
-    where, args = [], []
-    for column, value in (("t.site_id", site_id), ("t.category", category),
-                          ("t.status", None if status == "not_closed" else status)):
-        if value:
-            where.append(f"{column} = %s")
-            args.append(value)
-    if status == "not_closed":
-        where.append(_OPEN)
-    if reported_from:
-        where.append("t.reported_at >= %s")
-        args.append(reported_from)
-    if reported_before:
-        where.append("t.reported_at < %s")
-        args.append(reported_before)
-    if after:  # the first condition bounds the range of every index, not only the first
-        where.append("t.reported_at <= %s::timestamptz AND "
-                     "(t.reported_at, t.site_id, t.ticket_id) < (%s::timestamptz, %s, %s)")
-        args.extend((after[0], *after))
+    where, args = ticket_list.conditions(site_id, category, status, reported_from,
+                                         reported_before, after, mark="%s",
+                                         cast="::timestamptz")
     sql = (_TICKETS + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY t.reported_at DESC, t.site_id DESC, t.ticket_id DESC LIMIT %s")
+           + ticket_list.ORDER + " LIMIT %s")
     return sql, [*args, limit]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from . import ticket_list
 from .storage import utc_iso
 
 _HIDDEN = ("token", "events")
@@ -44,27 +45,12 @@ class ReadsMixin:
 
     def tickets(self, site_id=None, category=None, status=None, reported_from=None,
                 reported_before=None, after=None, limit=500) -> list[dict]:
-        where, args = [], []
-        for column, value in (("t.site_id", site_id), ("t.category", category),
-                              ("t.status", None if status == "not_closed" else status)):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if status == "not_closed":
-            where.append(_OPEN)
-        if reported_from:
-            where.append("t.reported_at >= ?")
-            args.append(utc_iso(reported_from))
-        if reported_before:
-            where.append("t.reported_at < ?")
-            args.append(utc_iso(reported_before))
-        if after:
-            where.append("(t.reported_at, t.site_id, t.ticket_id) < (?, ?, ?)")
-            args.extend(after)
+        where, args = ticket_list.conditions(site_id, category, status, reported_from,
+                                             reported_before, after, mark="?", time=utc_iso)
         sql = ("SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "
                "JOIN sites s ON s.site_id = t.site_id"
                + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY t.reported_at DESC, t.site_id DESC, t.ticket_id DESC LIMIT ?")
+               + ticket_list.ORDER + " LIMIT ?")
         return [_state(r) for r in self._db().execute(sql, (*args, limit))]
 
     def ticket(self, site_id, ticket_id) -> dict | None:

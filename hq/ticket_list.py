@@ -115,3 +115,34 @@ class Page:
         if not self.first:
             return None
         return f"{PAGE}+" if self.next_cursor else str(len(self.tickets))
+
+
+#: the list's order, newest first (``storage.ticket_key`` descending)
+ORDER = " ORDER BY t.reported_at DESC, t.site_id DESC, t.ticket_id DESC"
+
+
+def conditions(site_id=None, category=None, status=None, reported_from=None,
+               reported_before=None, after=None, *, mark: str, cast: str = "",
+               time=lambda value: value) -> tuple[list[str], list]:
+    """Return the WHERE conditions and their arguments of a page of the list, in SQL both
+    backends speak: ``mark`` is the driver's placeholder, ``cast`` what makes a cursor's
+    text a time, ``time`` turns a month's edges into what the driver takes. The cursor's
+    first condition bounds the range of every index, not only the first."""
+    where, args = [], []
+    for column, value in (("t.site_id", site_id), ("t.category", category),
+                          ("t.status", None if status == "not_closed" else status)):
+        if value:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    if status == "not_closed":
+        where.append("t.status <> 'closed'")
+    for condition, value in (("t.reported_at >= ", reported_from),
+                             ("t.reported_at < ", reported_before)):
+        if value:
+            where.append(condition + mark)
+            args.append(time(value))
+    if after:
+        where.append(f"t.reported_at <= {mark}{cast} AND (t.reported_at, t.site_id, "
+                     f"t.ticket_id) < ({mark}{cast}, {mark}, {mark})")
+        args.extend((after[0], *after))
+    return where, args
