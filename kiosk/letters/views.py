@@ -118,7 +118,7 @@ def letter(lid: str):
 @permission_required("write_letters")
 def print_letter(lid: str):
     """The letter on one A4 page with the site's letterhead and a signature line. A
-    boosted link is told to load it as a page of its own, so Print works."""
+    boosted link is told to load it as a page of its own, with its print stylesheet."""
     found = _letter_or_404(lid)
     if htmx.boosted:
         return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}

@@ -150,7 +150,7 @@ def step(mid: str, key: str):
 def record(mid: str):
     """The hand-over record on one A4 page, with the lines for both signatures."""
     found = _movein(mid)
-    if htmx.boosted:  # as the printed forms: load as a page of its own, so Print works
+    if htmx.boosted:  # as the printed forms: load as a page of its own, with its print stylesheet
         return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
     household = get_store().household(found["household"])
     return render_template(

@@ -214,8 +214,8 @@ def _stem(prefix: str, p: figures.Period) -> str:
 
 
 def _whole_page():
-    """A boosted link (htmx swaps the body only, without its script) is told to load the
-    page as a page of its own, so its Print button works (as ``staff.printing``)."""
+    """A boosted link (htmx swaps the body only) is told to load the page as a page of
+    its own, with its print stylesheet (as ``staff.printing``)."""
     return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
 
 

@@ -46,8 +46,8 @@ def _ticket(tid: str, category: str) -> dict:
 
 
 def _render(template: str, ticket: dict, **context):
-    """Render a form of ``ticket``. A boosted link (htmx swaps the body only, without
-    running its script) is told to load it as a page of its own, so Print works."""
+    """Render a form of ``ticket``. A boosted link (htmx swaps the body only, and
+    keeps the head) is told to load it as a page of its own, with its print stylesheet."""
     if htmx.boosted:
         return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
     return render_template(template, ticket=ticket, steps=latest_steps(ticket), fitted=fitted,

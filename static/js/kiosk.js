@@ -8,6 +8,9 @@
 // browsers allow sound only after a touch on the page, so until then it waits.
 // Notices: on the start screen, the kiosk's idle screen, #notice-board shows the current
 // notices one at a time (see the block "Notices" below).
+// Printed forms, reports and the diary: a [data-print] button opens the print dialog
+// (here, not in a page's own script: a boosted page swaps only the body, and htmx runs
+// no script tags).
 (function () {
   "use strict";
   var idleTimer = null, tickTimer = null, remaining = 0, lastPing = Date.now();
@@ -139,6 +142,9 @@
     var html = e.detail && e.detail.shouldSwap && typeof e.detail.serverResponse === "string"
       ? /<html[^>]*\slang="([A-Za-z-]+)"/.exec(e.detail.serverResponse) : null;
     if (html) document.documentElement.lang = html[1];
+  });
+  document.addEventListener("click", function (e) {
+    if (e.target && e.target.closest && e.target.closest("[data-print]")) window.print();
   });
   document.addEventListener("DOMContentLoaded", function () { arm(); updateAlarm(); rotateNotices(); });
 })();
