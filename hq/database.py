@@ -30,8 +30,9 @@ def open_store(data_dir: str | Path, url: str | None = None,
 
 def migrate(data_dir: str | Path, url: str | None = None) -> list[str]:
     """Bring HQ's database up to the current schema; return the versions applied (SQLite
-    makes its schema whenever it opens, so nothing is listed for it)."""
+    does so whenever it opens, too)."""
     if is_postgres(url):
         return migrate_postgres(url)
-    open_store(data_dir).close()
-    return []
+    store = open_store(data_dir)
+    store.close()
+    return store.upgraded

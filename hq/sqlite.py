@@ -2,7 +2,9 @@
 
 One connection per thread (waitress serves from a pool of threads), in autocommit
 mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so two batches of a
-site never interleave. The database file is created mode 0600: it holds site secrets.
+site never interleave. ``SCHEMA`` is the first version; later ones are the numbered SQL
+files of ``migrations/sqlite/`` (as for PostgreSQL), applied when the store opens and
+counted in the database's ``user_version``. The database file is created mode 0600: it holds site secrets.
 Dashboard reads live in ``sqlite_reads.py``; the dashboard's accounts and sessions in
 ``sqlite_admins.py``.
 """
@@ -24,6 +26,8 @@ from .sqlite_admins import SCHEMA as ADMINS_SCHEMA
 from .sqlite_admins import AdminsMixin
 from .sqlite_reads import ReadsMixin
 from .storage import SiteExists, UnknownSite, utc_iso
+
+MIGRATIONS = Path(__file__).with_name("migrations") / "sqlite"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,11 +72,29 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
         self._open: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self._db().executescript(SCHEMA + ADMINS_SCHEMA)
+        #: the schema versions this opening applied (``hq migrate`` lists them)
+        self.upgraded = self._upgrade()
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('hq_epoch', ?)",
                        (secrets.token_hex(16),))
         self._epoch = self._db().execute(
             "SELECT value FROM meta WHERE key = 'hq_epoch'").fetchone()[0]
+
+    def _upgrade(self) -> list[str]:
+        """Apply the schema versions after the first that this file lacks, each in one
+        write transaction with its ``user_version``; return their names."""
+        applied = []
+        for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+            version = int(path.name[:4])
+            with self._write() as db:  # BEGIN IMMEDIATE: another process waits, then skips
+                if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+                    continue
+                for statement in path.read_text(encoding="utf-8").split(";\n"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version}")
+            applied.append(path.stem)
+        return applied
 
     # -- connections ------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
