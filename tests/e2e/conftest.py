@@ -1,11 +1,10 @@
 """Browser tests: the real app under waitress on a loopback port, driven by Chromium."""
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from waitress import create_server
+from live import LiveApp
 
 from kiosk import create_app
 
@@ -29,22 +28,23 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 class LiveServer:
-    """A kiosk served by waitress on 127.0.0.1 in a daemon thread."""
+    """A kiosk served by waitress on 127.0.0.1 in a daemon thread (``live.LiveApp``)."""
 
     def __init__(self, data_dir, **config):
         self.app = create_app({"DATA_DIR": str(data_dir), "SECRET_KEY": "e2e",
                                "RATE_LIMIT": 10_000, **config})
-        self.server = create_server(self.app, host="127.0.0.1", port=0, threads=4)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
+        self.live = LiveApp(self.app, threads=4)
+        self.url = self.live.url
 
     @property
     def store(self):
         return self.app.extensions["kiosk_store"]
 
     def stop(self):
-        self.server.close()
+        """Stop the server's loop first, then close the store. (Closing waitress's sockets
+        from here while its loop still selected on them let that loop, later, close file
+        descriptors the numbers of which had gone to another test's server.)"""
+        self.live.stop()
         self.store.close()
 
 
