@@ -12,7 +12,7 @@ from helpers import sign_in
 from openpyxl import load_workbook
 from test_reports import PERSON, UNSATISFIED, seed_october
 
-from kiosk.reports import exports
+from common import spreadsheets
 
 ATTACKS = ["=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
 
@@ -29,21 +29,21 @@ def read_xlsx(data: bytes) -> dict[str, list[list]]:
 
 @pytest.mark.parametrize("text", ATTACKS)
 def test_a_cell_that_starts_like_a_formula_gets_a_quote(text):
-    assert exports.neutralise(text) == "'" + text
+    assert spreadsheets.neutralise(text) == "'" + text
 
 
 @pytest.mark.parametrize("value", ["报修", "a=1", "12.50", "", 3, -2, 1.5])
 def test_other_cells_stay_as_they_are(value):
-    assert exports.neutralise(value) == value
+    assert spreadsheets.neutralise(value) == value
 
 
 def test_hand_made_rows_are_neutralised_in_both_formats():
-    sheet = exports.Sheet("汇总", ["=H", "名称"], [[a, "中文"] for a in ATTACKS] + [[-3, 2.5]])
-    rows = read_csv(exports.to_csv(sheet))
+    sheet = spreadsheets.Sheet("汇总", ["=H", "名称"], [[a, "中文"] for a in ATTACKS] + [[-3, 2.5]])
+    rows = read_csv(spreadsheets.to_csv(sheet))
     assert rows[0] == ["'=H", "名称"]
     assert [r[0] for r in rows[1:-1]] == ["'" + a for a in ATTACKS]
     assert rows[-1] == ["-3", "2.5"]  # numbers are never formulas
-    book = load_workbook(io.BytesIO(exports.to_xlsx([sheet])))
+    book = load_workbook(io.BytesIO(spreadsheets.to_xlsx([sheet])))
     ws = book["汇总"]
     assert ws["A1"].value == "'=H" and ws["A1"].font.bold and ws.freeze_panes == "A2"
     # (XML reads a carriage return back as a line feed: still after the quote)
@@ -76,7 +76,7 @@ def test_the_figures_csv_reads_back_in_chinese_with_formulas_neutralised(desk):
     number = desk.tickets["R2"]["number"]
     assert figures[("不满意", number)] == "'" + UNSATISFIED  # the customer's words, defused
     assert ("期末未关闭", desk.tickets["E1"]["number"]) in figures
-    assert not any(cell.startswith(tuple(exports.FORMULA_STARTS)) for row in rows for cell in row)
+    assert not any(cell.startswith(tuple(spreadsheets.FORMULA_STARTS)) for row in rows for cell in row)
 
 
 def test_the_tickets_csv_masks_phones_and_names_places_in_chinese(desk):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.tickets import service
+from common.phones import mask_phone
 
 DIGITS = "98765432109876543210"
 
@@ -12,7 +12,7 @@ DIGITS = "98765432109876543210"
 @pytest.mark.parametrize("length", range(1, 21))
 def test_a_number_of_any_length_shows_at_most_its_last_four_digits_and_hides_half(length):
     phone = DIGITS[:length]
-    masked = service.mask_phone(phone)
+    masked = mask_phone(phone)
     shown = masked.lstrip("*")
     hidden = len(masked) - len(shown)
     assert len(masked) == length and set(masked[:hidden]) <= {"*"}
@@ -34,7 +34,7 @@ def test_a_number_of_any_length_shows_at_most_its_last_four_digits_and_hides_hal
     (None, ""),
 ])
 def test_real_numbers(phone, masked):
-    assert service.mask_phone(phone) == masked
+    assert mask_phone(phone) == masked
 
 
 def test_the_status_page_hides_a_landline(visitor, client):

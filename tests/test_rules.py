@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.tickets import model, rules, service
+from common.phones import mask_phone
+from kiosk.tickets import model, rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai, a Saturday
@@ -308,4 +309,4 @@ def test_working_days_are_configurable():
 @pytest.mark.parametrize("raw, masked", [("13812345678", "*******5678"),
                                          ("01062751234", "*******1234"), ("", "")])
 def test_phone_masking(raw, masked):
-    assert service.mask_phone(raw) == masked
+    assert mask_phone(raw) == masked

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext
 
 from common.messages import N_, Message
+from common.spreadsheets import Sheet, to_csv, to_xlsx
 
 from .. import web
 from ..departments.views import department_name
@@ -45,19 +46,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @bp.app_template_filter("report_minutes")
 def minutes_text(value: float | None) -> str:
     """A duration in minutes as people say it: "25 分钟", "3 小时 10 分", "2 天 4 小时"."""
-    if value is None:
-        return "—"
-    total = int(value + 0.5)
-    days, hours, mins = total // 1440, total % 1440 // 60, total % 60
-    if days and hours:
-        return gettext("%(d)s d %(h)s h", d=days, h=hours)
-    if days:
-        return gettext("%(d)s d", d=days)
-    if hours and mins:
-        return gettext("%(h)s h %(m)s min", h=hours, m=mins)
-    if hours:
-        return gettext("%(h)s h", h=hours)
-    return gettext("%(m)s min", m=mins)
+    return figures.duration_text(value, gettext)
 
 
 @bp.app_template_filter("report_share")
@@ -240,12 +229,12 @@ def index():
                            **report_context(figs, ids, details), **_prepared())
 
 
-def _sheets(p: figures.Period) -> tuple[exports.Sheet, exports.Sheet]:
+def _sheets(p: figures.Period) -> tuple[Sheet, Sheet]:
     """The report's figures and its tickets as export sheets, from one pass over the store."""
     policy, names = current_app.config["POLICY"], export_names(lookups())
     minutes = int(policy.arrival.total_seconds() // 60)
 
-    def compute(tickets: list[dict]) -> tuple[exports.Sheet, exports.Sheet]:
+    def compute(tickets: list[dict]) -> tuple[Sheet, Sheet]:
         figs = figures.report(tickets, p, policy)
         return (exports.figure_rows(figs, figures.summary(figs, gettext), names, gettext, minutes),
                 exports.ticket_rows(figures.reported_in(tickets, p), names, gettext))
@@ -262,8 +251,8 @@ def export_csv():
         return _picker(form, errors)
     figures_sheet, tickets_sheet = _sheets(p)
     if request.args.get("what") == "tickets":
-        return _download(exports.to_csv(tickets_sheet), f"{_stem('report', p)}-tickets.csv", CSV)
-    return _download(exports.to_csv(figures_sheet), f"{_stem('report', p)}.csv", CSV)
+        return _download(to_csv(tickets_sheet), f"{_stem('report', p)}-tickets.csv", CSV)
+    return _download(to_csv(figures_sheet), f"{_stem('report', p)}.csv", CSV)
 
 
 @bp.get("/export.xlsx")
@@ -273,7 +262,7 @@ def export_xlsx():
     p, errors, form = chosen_period(request.args)
     if errors:
         return _picker(form, errors)
-    return _download(exports.to_xlsx(list(_sheets(p))), f"{_stem('report', p)}.xlsx", XLSX)
+    return _download(to_xlsx(list(_sheets(p))), f"{_stem('report', p)}.xlsx", XLSX)
 
 
 # -- the monthly statistics (R16) -----------------------------------------------------------
@@ -308,7 +297,7 @@ def monthly():
                            period=p, stats=stats, paid=paid, ids=ids, **lookups(), **_prepared())
 
 
-def _monthly_sheets(p: figures.Period) -> list[exports.Sheet]:
+def _monthly_sheets(p: figures.Period) -> list[Sheet]:
     stats, paid, _ids = _monthly(p)
     names = export_names(lookups())
     return [exports.dispatch_rows(stats, names, gettext), exports.paid_rows(paid, names, gettext)]
@@ -323,8 +312,8 @@ def monthly_csv():
         return _month_picker(typed, errors)
     dispatch, paid = _monthly_sheets(p)
     if request.args.get("what") == "paid":
-        return _download(exports.to_csv(paid), f"{_stem('monthly', p)}-paid.csv", CSV)
-    return _download(exports.to_csv(dispatch), f"{_stem('monthly', p)}.csv", CSV)
+        return _download(to_csv(paid), f"{_stem('monthly', p)}-paid.csv", CSV)
+    return _download(to_csv(dispatch), f"{_stem('monthly', p)}.csv", CSV)
 
 
 @bp.get("/monthly/export.xlsx")
@@ -334,4 +323,4 @@ def monthly_xlsx():
     p, errors, typed = chosen_month(request.args)
     if errors:
         return _month_picker(typed, errors)
-    return _download(exports.to_xlsx(_monthly_sheets(p)), f"{_stem('monthly', p)}.xlsx", XLSX)
+    return _download(to_xlsx(_monthly_sheets(p)), f"{_stem('monthly', p)}.xlsx", XLSX)

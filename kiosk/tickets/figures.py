@@ -157,6 +157,24 @@ def minutes(start: str | None, end: str | None) -> float | None:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 60
 
 
+def duration_text(value: float | None, gettext: Callable[..., str]) -> str:
+    """A duration in minutes as people say it, in ``gettext``'s language: "25 min",
+    "3 h 10 min", "2 d 4 h"; "—" for None."""
+    if value is None:
+        return "—"
+    total = int(value + 0.5)
+    days, hours, mins = total // 1440, total % 1440 // 60, total % 60
+    if days and hours:
+        return gettext("%(d)s d %(h)s h", d=days, h=hours)
+    if days:
+        return gettext("%(d)s d", d=days)
+    if hours and mins:
+        return gettext("%(h)s h %(m)s min", h=hours, m=mins)
+    if hours:
+        return gettext("%(h)s h", h=hours)
+    return gettext("%(m)s min", m=mins)
+
+
 def _first(ticket: dict, kinds: Iterable[str] | str) -> dict | None:
     kinds = {kinds} if isinstance(kinds, str) else set(kinds)
     return next((e for e in ticket.get("events", ()) if e["type"] in kinds), None)

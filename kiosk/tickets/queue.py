@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from common.phones import mask_phone
+
 from ..locations.service import location_name
 from ..store import Store
 from . import rules
-from .service import mask_phone
 
 DUE_SOON = timedelta(minutes=10)
 FILTERS = ("category", "status", "place", "date", "q")

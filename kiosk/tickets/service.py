@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common.messages import N_, Message
+from common.phones import mask_phone
 from common.validation import REQUIRED, ValidationError, clean_text
 from sync import events
 from sync.failpoint import failpoint
@@ -38,14 +39,6 @@ def normalise_phone(raw: str) -> str | None:
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return digits
     return None
-
-
-def mask_phone(phone: str | None) -> str:
-    """Return the digits of ``phone``, at most the last 4 shown and at least half hidden:
-    ``*******5678``, ``****6789``, ``***456``, ``*``."""
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
-    shown = min(4, len(digits) // 2)
-    return "*" * (len(digits) - shown) + digits[len(digits) - shown:]
 
 
 def new_request_id() -> str:
