@@ -276,8 +276,8 @@ def test_a_long_hq_outage_with_20000_waiting_events_drains_exactly_once(tmp_path
         status = subprocess.run([sys.executable, "run.py", "sync", "status", "--data",
                                  str(kiosk.data)], cwd=ROOT, env=base_env(),
                                 capture_output=True, text=True, timeout=30).stdout
-        assert re.search(rf"events waiting:\s+0 \(HQ confirmed {last} of {last};", status), status
-        assert "alarm:            none" in status, status
+        assert f"待发送的记录：0（总部已确认 {last} 条中的 {last} 条；" in status, status
+        assert "警报：无" in status, status
     finally:
         kiosk.kill()
         hq.kill()

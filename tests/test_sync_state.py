@@ -100,20 +100,21 @@ def test_sync_status_works_while_the_server_holds_the_data_folder(tmp_path, monk
         save_settings(data, Settings("https://hq.example", "campus-a", "k-1", KEY))
         save_state(data, Mark("e1", 4), {"online": False, "alarm": {
             "text": "HQ refused our key (%(status)s)", "params": {"status": 403}}})
-        result = runner.invoke("sync", "status", "--data", str(data))
+        result = runner.invoke("sync", "status", "--data", str(data), "--lang", "en")
     finally:
         store.close()
     assert result.exit_code == 0, result.output
-    assert "campus-a" in result.output and "events waiting:   3" in result.output
-    assert "offline" in result.output and "HQ refused our key (403)" in result.output
-    assert KEY not in result.output and "key set" in result.output
+    assert "Site: campus-a" in result.output
+    assert "Records waiting to be sent: 3 (HQ confirmed 4 of 7" in result.output
+    assert "Connection: Offline" in result.output and "HQ refused our key (403)" in result.output
+    assert KEY not in result.output and "Key id: k-1 (key set)" in result.output
 
 
 def test_sync_status_without_settings_says_how_to_set_up(tmp_path, monkeypatch, runner):
     monkeypatch.delenv("KIOSK_HQ_URL", raising=False)
     Store(tmp_path / "data").close()
-    result = runner.invoke("sync", "status", "--data", str(tmp_path / "data"))
-    assert result.exit_code == 0 and "not set up" in result.output
+    result = runner.invoke("sync", "status", "--data", str(tmp_path / "data"), "--lang", "en")
+    assert result.exit_code == 0 and "Connection: Not set up" in result.output
 
 
 # -- the staff console ---------------------------------------------------------------
@@ -214,9 +215,9 @@ def test_sync_status_shows_the_servers_start_options_it_cannot_see(tmp_path, mon
     Store(tmp_path / "data", site_id="campus-a").close()
     used = Settings("http://10.0.0.5:8090", "campus-a", "k-9", KEY).public()
     save_state(tmp_path / "data", Mark("e1", 1), {"online": True, "settings": used})
-    result = runner.invoke("sync", "status", "--data", str(tmp_path / "data"))
-    assert "http://10.0.0.5:8090 (key id k-9, key set)" in result.output
-    assert "connection:       online" in result.output
+    result = runner.invoke("sync", "status", "--data", str(tmp_path / "data"), "--lang", "en")
+    assert "HQ address: http://10.0.0.5:8090" in result.output
+    assert "Key id: k-9 (key set)" in result.output and "Connection: Online" in result.output
 
 
 def test_sync_now_from_the_shell_says_what_is_missing(tmp_path, monkeypatch, runner):
@@ -224,9 +225,9 @@ def test_sync_now_from_the_shell_says_what_is_missing(tmp_path, monkeypatch, run
     store = Store(tmp_path / "data", site_id="campus-a")
     add_events(store, 2)
     store.close()
-    result = runner.invoke("sync", "now", "--data", str(tmp_path / "data"))
-    assert result.exit_code == 1 and "not set up" in result.output
-    assert "events waiting:   2" in result.output
+    result = runner.invoke("sync", "now", "--data", str(tmp_path / "data"), "--lang", "en")
+    assert result.exit_code == 1 and "Connection: Not set up" in result.output
+    assert "Records waiting to be sent: 2 " in result.output
 
 
 def test_sync_status_reports_the_start_flags_when_only_the_key_is_in_the_environment(
@@ -242,12 +243,13 @@ def test_sync_status_reports_the_start_flags_when_only_the_key_is_in_the_environ
         worker = app.extensions["sync_worker"]
         assert worker.settings.configured
         worker.run_once()  # nobody listens on port 9: offline
-        result = runner.invoke("sync", "status", "--data", str(data))
+        result = runner.invoke("sync", "status", "--data", str(data), "--lang", "en")
     finally:
         app.extensions["kiosk_store"].close()
     assert result.exit_code == 0, result.output
-    assert "http://127.0.0.1:9 (key id k-7, key set)" in result.output, result.output
-    assert "connection:       offline" in result.output and "not set up" not in result.output
+    assert "HQ address: http://127.0.0.1:9" in result.output, result.output
+    assert "Key id: k-7 (key set)" in result.output
+    assert "Connection: Offline" in result.output and "Not set up" not in result.output
     assert KEY not in result.output and KEY not in (data / "sync.json").read_text()
 
 
@@ -280,5 +282,5 @@ def test_a_malformed_record_is_an_alarm_in_plain_words_on_the_page_and_in_sync_s
     client.get("/lang/en")
     page = client.get("/staff/sync").get_data(as_text=True)
     assert f"HQ refuses record {bad} as malformed (422: event 0 (seq {bad})" in page
-    result = runner.invoke("sync", "status", "--data", str(store.folder))
-    assert f"ALARM:            HQ refuses record {bad} as malformed" in result.output
+    result = runner.invoke("sync", "status", "--data", str(store.folder), "--lang", "en")
+    assert f"Alarm: HQ refuses record {bad} as malformed" in result.output
