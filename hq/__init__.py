@@ -40,6 +40,8 @@ DEFAULTS = {
     "DB_POOL_SIZE": None,            # PostgreSQL connections at most (the server's threads)
     "TZ_NAME": "Asia/Shanghai",      # the zone the dashboard shows times in
     "IDLE_SECONDS": 3600,            # a dashboard session idle this long is signed out
+    "REFRESH_SECONDS": 30,           # the sites page reloads its table this often
+    "SILENT_MINUTES": 15,            # a site silent longer is shown offline (hq.liveness)
     "MAX_CONTENT_LENGTH": protocol.MAX_BODY_BYTES,
     "SESSION_COOKIE_NAME": "hq_session",  # not the kiosk's cookie on the same host
     "SESSION_COOKIE_HTTPONLY": True,

@@ -80,6 +80,10 @@ def require_admin():
     if name is None:
         session.clear()
         target = request.full_path.rstrip("?") if request.method == "GET" else None
+        if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+            # the sites page's refresh after the session ended: the whole page goes to the
+            # sign-in (a redirect would put the sign-in page inside the table)
+            return "", 204, {"HX-Redirect": url_for("hq_auth.login", next=target)}
         return redirect(url_for("hq_auth.login", next=target), 303)
     g.admin = name
     return None

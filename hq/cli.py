@@ -66,16 +66,20 @@ def opened_store(data_dir: Path | None, url: str | None = None):
 @click.option("--database", "database_url", default=None, envvar="HQ_DATABASE_URL",
               help=DATABASE_HELP + " [env: HQ_DATABASE_URL]")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--silent-minutes", default=None, type=click.IntRange(1, 7 * 24 * 60),
+              help="Show a site offline after this many minutes without contact "
+                   "[default: 15, or HQ_SILENT_MINUTES].")
 @click.pass_context
 def hq_cli(ctx: click.Context, host: str, port: int, data_dir: Path, database_url: str | None,
-           threads: int):
+           threads: int, silent_minutes: int | None):
     """Serve HQ (without a command), or manage its sites and accounts (with one)."""
     ctx.meta["hq_data_dir"] = data_dir
     ctx.meta["hq_database_url"] = database_url
     if ctx.invoked_subcommand is not None:
         return
+    given = {"SILENT_MINUTES": silent_minutes} if silent_minutes is not None else {}
     app = create_hq_app({"DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-                         "DB_POOL_SIZE": threads})
+                         "DB_POOL_SIZE": threads, **given})
     serve(app, host, port, threads, "FrontDesk HQ", app.extensions["hq_store"].close)
 
 

@@ -1,6 +1,7 @@
 """HQ's side of the sync protocol, in plain Python (no Flask, no SQL): see PROTOCOL.md.
 
-``authenticate`` and ``parse_batch`` run the request checks (403, 401, 400);
+``authenticate`` and ``parse_batch`` run the request checks (403, 401, 400), and
+``parse_status`` reads the kiosk's status report leniently;
 ``malformed`` finds an event whose fields have the wrong types (422, a permanent refusal);
 ``plan`` judges each event of a batch against what HQ holds; ``fold`` builds ticket state with
 the kiosk's own ``model.apply``; ``answer`` signs the reply; ``verify_site_chain``
@@ -14,11 +15,12 @@ import threading
 from datetime import datetime
 from typing import Callable, Iterator, Mapping
 
+from common.messages import N_, Message
 from kiosk.tickets import model, rules
 from sync import protocol
 from sync.events import GENESIS, event_hash, verify_chain
 
-from .storage import HQStore, iter_chain
+from .storage import HQStore, iter_chain, utc_iso
 
 DUPLICATE, CONFLICT, STORED, REJECTED = "duplicate", "conflict", "stored", "rejected"
 BAD_CHAIN, GAP, SKIPPED = "bad_chain", "gap", "skipped"
@@ -181,8 +183,9 @@ def authenticate(headers: Mapping[str, str], body: bytes, site_id: str,
     return key, signature
 
 
-def parse_batch(body: bytes, site_id: str) -> list[dict]:
-    """Return the events of a request body after the strict checks.
+def parse_batch(body: bytes, site_id: str) -> tuple[list[dict], dict | None]:
+    """Return the events of a request body after the strict checks, and its status
+    report as ``parse_status`` reads it.
 
     :raises ApiError: 400 for bad JSON, a wrong shape, another site or too many events.
     """
@@ -199,7 +202,39 @@ def parse_batch(body: bytes, site_id: str) -> list[dict]:
     events = payload["events"]
     if len(events) > protocol.MAX_BATCH_EVENTS:
         raise ApiError(400, f"more than {protocol.MAX_BATCH_EVENTS} events")
-    return events
+    return events, parse_status(payload.get("status"))
+
+
+#: the longest kiosk version HQ keeps (a longer one is cut)
+MAX_VERSION = 40
+
+
+def parse_status(value: object) -> dict | None:
+    """Return a kiosk's status report as HQ stores it, ``{kiosk_last_seq, kiosk_version,
+    kiosk_clock, heartbeat_seconds}``, or None if there is none to keep.
+
+    Lenient, never a refusal (a newer kiosk's report must not stop its events): a field
+    of the wrong type, or a clock that does not parse as an aware time, is None; integers
+    are clamped to 0..2**53, the version cut to MAX_VERSION printable characters and the
+    clock stored as UTC ISO text. A report without any usable
+    field, or not an object, is None: HQ keeps the last one it had.
+    """
+    if not isinstance(value, dict):
+        return None
+    version, clock = value.get("version"), value.get("clock")
+    if isinstance(version, str):
+        version = "".join(c for c in version[:MAX_VERSION] if c.isprintable()) or None
+    report = {"kiosk_last_seq": _count(value.get("last_seq")),
+              "kiosk_version": version if isinstance(version, str) else None,
+              "kiosk_clock": utc_iso(clock) if isinstance(clock, str) and len(clock) <= 64
+              and _is_time(clock) else None,
+              "heartbeat_seconds": _count(value.get("heartbeat"))}
+    return report if any(v is not None for v in report.values()) else None
+
+
+def _count(value: object) -> int | None:
+    """Return an integer clamped to 0..MAX_SEQ, or None if ``value`` is not one."""
+    return min(max(value, 0), MAX_SEQ) if type(value) is int else None
 
 
 def malformed(events: list, site_id: str) -> tuple[int, int | None, str] | None:
@@ -345,6 +380,27 @@ def desk_record(event: dict) -> tuple[str, str, bool, str | None] | None:
     return kind[0], record_id, kind[1], due if isinstance(due, str) and _is_time(due) else None
 
 
+def places(event: dict) -> list[tuple[str, str | None, str | None]]:
+    """Return ``(code, name_zh, name_en)`` of each place ``event`` adds, renames, retires
+    or restores (R17), in order: the rows of ``locations_imported``, the one place of
+    ``location_saved``; [] for any other event. HQ keeps each code's newest names (a
+    retired place still names its old tickets); a row without a text code is skipped, a
+    name that is not text is None."""
+    if event["type"] == "locations_imported":
+        rows = event["data"].get("rows")
+        found = rows if isinstance(rows, list) else []
+    elif event["type"] == "location_saved":
+        found = [event["data"]]
+    else:
+        return []
+
+    def text(value) -> str | None:
+        return value if isinstance(value, str) else None
+
+    return [(row["code"], text(row.get("name_zh")), text(row.get("name_en")))
+            for row in found if isinstance(row, dict) and isinstance(row.get("code"), str)]
+
+
 def _unknown_code(event: dict) -> str | None:
     """Return which code of a ticket event HQ's rules do not know, or None."""
     data = event["data"]
@@ -433,6 +489,54 @@ class ChainChecks:
                 if self._checked.get(site_id, (0,))[0] == seq:
                     self._checked[site_id] = (last_seq, last["hash"])
         return problems
+
+
+#: What can be wrong with one of a ticket's stored events in its site's chain (msgids).
+UNREADABLE = N_("The stored event cannot be read.")
+NOT_ITS_HASH = N_("Its content does not match its hash: it was changed after it was sent.")
+OTHER_SEQ = N_("It is filed under seq %(seq)s but says it is seq %(said)s.")
+NO_PREVIOUS = N_("The event before it (seq %(seq)s) is missing.")
+NOT_LINKED = N_("It does not link to the event before it (seq %(seq)s).")
+NEXT_NOT_LINKED = N_("The event after it (seq %(seq)s) does not link to it.")
+
+
+def neighbours(seqs: list[int]) -> list[int]:
+    """Return the seqs ``ticket_links`` reads for a ticket's events at ``seqs``: each,
+    the one before and the one after it."""
+    return sorted({n for seq in seqs for n in (seq - 1, seq, seq + 1) if n >= 1})
+
+
+def ticket_links(seqs: list[int], stored: Mapping[int, dict]) -> dict[int, list[Message]]:
+    """Check a ticket's events, at ``seqs``, in their site's chain, from ``stored``: the
+    site's stored events at ``neighbours(seqs)`` (``{seq, hash, prev_hash, body}``, as
+    ``HQStore.events_at`` returns them). Return each seq's problems ([]: it verifies):
+    its hash recomputed from the stored body, its link to the event before it (the
+    stored event at seq - 1 has the hash this one names; the first links to GENESIS),
+    and the link of the event after it, if the site holds one."""
+    found: dict[int, list[Message]] = {}
+    for seq in seqs:
+        problems = found.setdefault(seq, [])
+        row = stored.get(seq)
+        try:
+            event = json.loads(row["body"]) if row else None
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            problems.append(Message(UNREADABLE))
+            continue
+        if event.get("seq") != seq:
+            problems.append(Message(OTHER_SEQ, {"seq": seq, "said": event.get("seq")}))
+        if event_hash(event) != row["hash"]:
+            problems.append(Message(NOT_ITS_HASH))
+        before = GENESIS if seq == 1 else (stored.get(seq - 1) or {}).get("hash")
+        if before is None:
+            problems.append(Message(NO_PREVIOUS, {"seq": seq - 1}))
+        elif before != row["prev_hash"] or event.get("prev_hash") != row["prev_hash"]:
+            problems.append(Message(NOT_LINKED, {"seq": seq - 1}))
+        after = stored.get(seq + 1)
+        if after is not None and after["prev_hash"] != row["hash"]:
+            problems.append(Message(NEXT_NOT_LINKED, {"seq": seq + 1}))
+    return found
 
 
 def _stored(store: HQStore, site_id: str, after: int = 0) -> Iterator[tuple[int, dict | str]]:

@@ -24,9 +24,9 @@ from psycopg_pool import ConnectionPool
 from sync.events import GENESIS
 from sync.failpoint import failpoint
 
-from . import ingest
+from . import ingest, ticket_list
 from .postgres_admins import AdminsMixin
-from .postgres_reads import ReadsMixin, pg_text as _text
+from .postgres_reads import ALARM_COLUMNS, ReadsMixin, pg_text as _text
 from .storage import SiteExists, UnknownSite, utc_iso
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "postgresql"
@@ -171,7 +171,8 @@ class PostgresStore(ReadsMixin, AdminsMixin):
 
     def sites(self) -> list[dict]:
         return self._rows("SELECT site_id, name, key_id, revoked::int AS revoked, created_at, "
-                          "last_contact, events_received FROM sites ORDER BY site_id")
+                          "last_contact, events_received, kiosk_last_seq, kiosk_version, "
+                          "kiosk_clock, heartbeat_seconds FROM sites ORDER BY site_id")
 
     def key(self, key_id) -> dict | None:
         rows = self._rows("SELECT site_id, key_id, secret, revoked::int AS revoked FROM sites "
@@ -179,7 +180,7 @@ class PostgresStore(ReadsMixin, AdminsMixin):
         return rows[0] if rows else None
 
     # -- ingesting ------------------------------------------------------------------
-    def ingest_batch(self, site_id, events, now) -> tuple[int, list[dict]]:
+    def ingest_batch(self, site_id, events, now, report=None) -> tuple[int, list[dict]]:
         """Judge and store a batch in one transaction that first takes the site's row.
 
         ``SELECT ... FOR UPDATE`` on the ``sites`` row serialises the batches of one site:
@@ -205,6 +206,7 @@ class PostgresStore(ReadsMixin, AdminsMixin):
             states = self._states(db, site_id, [_text(e.get("ticket_id")) for e in events
                                                 if e["seq"] > last and e.get("ticket_id")])
             results, rows, touched, alarms, desk, new = [], [], {}, [], [], 0
+            places: list[tuple] = []
             for event, result, detail in ingest.plan(events, last, last_hash, held):
                 if result in (ingest.STORED, ingest.REJECTED):
                     if result == ingest.STORED:
@@ -216,6 +218,7 @@ class PostgresStore(ReadsMixin, AdminsMixin):
                         record = ingest.desk_record(event)
                         if record is not None:
                             desk.append((record, event["at"]))
+                        places += ingest.places(event)
                         if problem:
                             result, detail = ingest.REJECTED, problem
                     rows.append((site_id, event["seq"], _text(event["event_id"]),
@@ -228,9 +231,16 @@ class PostgresStore(ReadsMixin, AdminsMixin):
                 results.append({"seq": event["seq"], "result": result})
             self._store(db, rows, {t: (states[t], seq) for t, seq in touched.items()},
                         alarms, desk, site_id)
+            if places:  # each place's names, in the batch's order (the newest win)
+                db.cursor().executemany(
+                    "INSERT INTO places (site_id, code, name_zh, name_en) VALUES (%s, %s, %s, "
+                    "%s) ON CONFLICT (site_id, code) DO UPDATE SET name_zh = excluded.name_zh, "
+                    "name_en = excluded.name_en",
+                    [(site_id, *map(_text, place)) for place in places])
             db.execute("UPDATE sites SET last_contact = %s, events_received = events_received "
                        "+ %s, last_seq = %s, last_hash = %s WHERE site_id = %s",
                        (received, new, last, last_hash if last else None, site_id))
+            self._keep_report(db, site_id, report)
             failpoint("hq:before_commit")
         failpoint("hq:after_commit")
         return last, results
@@ -258,13 +268,17 @@ class PostgresStore(ReadsMixin, AdminsMixin):
             if tickets:
                 cur.executemany(
                     "INSERT INTO tickets (site_id, ticket_id, state, status, category, due_at, "
-                    "reported_at, updated_seq) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "reported_at, updated_seq, signed_off, number_key, phone_digits, "
+                    "phone_last4) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (site_id, ticket_id) DO UPDATE SET state = excluded.state, "
                     "status = excluded.status, category = excluded.category, "
-                    "due_at = excluded.due_at, updated_seq = excluded.updated_seq",
+                    "due_at = excluded.due_at, updated_seq = excluded.updated_seq, "
+                    "signed_off = excluded.signed_off, number_key = excluded.number_key, "
+                    "phone_digits = excluded.phone_digits, phone_last4 = excluded.phone_last4",
                     [(site_id, tid, _state(ticket), _text(ticket.get("status")),
                       _text(ticket.get("category")), _when(ticket.get("due_at")),
-                      _when(ticket.get("reported_at")), seq)
+                      _when(ticket.get("reported_at")), seq, bool(ticket.get("signed_off")),
+                      *map(_text, ticket_list.search_columns(ticket)))
                      for tid, (ticket, seq) in tickets.items()])
             if alarms:
                 cur.executemany("INSERT INTO alarms (site_id, seq, kind, detail, at) "
@@ -279,21 +293,41 @@ class PostgresStore(ReadsMixin, AdminsMixin):
                                 "AND kind = %s AND record_id = %s AND closed_at IS NULL",
                                 (_when(at), site_id, kind, _text(record_id)))
 
-    def refuse_batch(self, site_id, seq, detail, now) -> int:
+    def refuse_batch(self, site_id, seq, detail, now, report=None) -> int:
         with self._write() as db:
             db.execute("INSERT INTO alarms (site_id, seq, kind, detail, at) "
                        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                        (site_id, seq or 0, ingest.MALFORMED, _text(detail), now))
             row = db.execute("UPDATE sites SET last_contact = %s WHERE site_id = %s "
                              "RETURNING last_seq", (now, site_id)).fetchone()
+            self._keep_report(db, site_id, report)
         return row["last_seq"] if row else 0
+
+    @staticmethod
+    def _keep_report(db, site_id: str, report: dict | None) -> None:
+        """Keep the kiosk's status report (``ingest.parse_status``) with its site, if any."""
+        if report is not None:
+            db.execute("UPDATE sites SET kiosk_last_seq = %s, kiosk_version = %s, "
+                       "kiosk_clock = %s, heartbeat_seconds = %s WHERE site_id = %s",
+                       (report["kiosk_last_seq"], _text(report["kiosk_version"]),
+                        _when(report["kiosk_clock"]), report["heartbeat_seconds"], site_id))
 
     def restore_alarm(self, alarm) -> None:
         with self._write() as db:
-            db.execute("INSERT INTO alarms (site_id, seq, kind, detail, at) "
-                       "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            db.execute("INSERT INTO alarms (site_id, seq, kind, detail, at, acked_at, acked_by) "
+                       "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                        (alarm["site_id"], alarm["seq"], alarm["kind"], _text(alarm["detail"]),
-                        _when(alarm["at"])))
+                        _when(alarm["at"]), _when(alarm.get("acked_at")),
+                        _text(alarm.get("acked_by"))))
+
+    def ack_alarm(self, site_id, alarm_id, name, now) -> dict | None:
+        with self._write() as db:
+            db.execute("UPDATE alarms SET acked_at = %s, acked_by = %s WHERE id = %s "
+                       "AND site_id = %s AND acked_at IS NULL",
+                       (now, _text(name), alarm_id, _text(site_id)))
+        rows = self._rows(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = %s AND site_id = %s",
+                          (alarm_id, site_id))
+        return rows[0] if rows else None
 
     def last_ingest(self) -> str | None:
         return self._rows("SELECT MAX(last_contact) AS at FROM sites")[0]["at"]

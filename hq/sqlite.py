@@ -21,10 +21,10 @@ from pathlib import Path
 from sync.events import GENESIS
 from sync.failpoint import failpoint
 
-from . import ingest
+from . import ingest, ticket_list
 from .sqlite_admins import SCHEMA as ADMINS_SCHEMA
 from .sqlite_admins import AdminsMixin
-from .sqlite_reads import ReadsMixin
+from .sqlite_reads import ALARM_COLUMNS, ReadsMixin
 from .storage import SiteExists, UnknownSite, utc_iso
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "sqlite"
@@ -163,7 +163,8 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
 
     def sites(self) -> list[dict]:
         return [dict(r) for r in self._db().execute(
-            "SELECT site_id, name, key_id, revoked, created_at, last_contact, events_received "
+            "SELECT site_id, name, key_id, revoked, created_at, last_contact, events_received, "
+            "kiosk_last_seq, kiosk_version, kiosk_clock, heartbeat_seconds "
             "FROM sites ORDER BY site_id")]
 
     def key(self, key_id) -> dict | None:
@@ -172,7 +173,7 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
         return dict(row) if row else None
 
     # -- ingesting ------------------------------------------------------------------
-    def ingest_batch(self, site_id, events, now) -> tuple[int, list[dict]]:
+    def ingest_batch(self, site_id, events, now, report=None) -> tuple[int, list[dict]]:
         received = utc_iso(now)
         with self._write() as db:
             row = db.execute("SELECT seq, hash FROM events WHERE site_id = ? "
@@ -188,6 +189,7 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                     if result == ingest.STORED:
                         problem = self._fold(db, site_id, event)
                         self._count_desk_record(db, site_id, event)
+                        self._save_places(db, site_id, event)
                         if problem:
                             result, detail = ingest.REJECTED, problem
                     self._insert(db, event, result == ingest.STORED, received)
@@ -199,11 +201,12 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                 results.append({"seq": event["seq"], "result": result})
             db.execute("UPDATE sites SET last_contact = ?, events_received = events_received + ? "
                        "WHERE site_id = ?", (received, new, site_id))
+            self._keep_report(db, site_id, report)
             failpoint("hq:before_commit")
         failpoint("hq:after_commit")
         return last, results
 
-    def refuse_batch(self, site_id, seq, detail, now) -> int:
+    def refuse_batch(self, site_id, seq, detail, now, report=None) -> int:
         received = utc_iso(now)
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at) "
@@ -211,18 +214,39 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                        (site_id, seq or 0, ingest.MALFORMED, detail, received))
             db.execute("UPDATE sites SET last_contact = ? WHERE site_id = ?",
                        (received, site_id))
+            self._keep_report(db, site_id, report)
             row = db.execute("SELECT MAX(seq) FROM events WHERE site_id = ?",
                              (site_id,)).fetchone()
         return row[0] or 0
 
     def restore_alarm(self, alarm) -> None:
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at) "
-                       "VALUES (?, ?, ?, ?, ?)", (alarm["site_id"], alarm["seq"], alarm["kind"],
-                                                  alarm["detail"], utc_iso(alarm["at"])))
+            db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at, acked_at, "
+                       "acked_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (alarm["site_id"], alarm["seq"], alarm["kind"], alarm["detail"],
+                        utc_iso(alarm["at"]), utc_iso(alarm.get("acked_at")),
+                        alarm.get("acked_by")))
+
+    def ack_alarm(self, site_id, alarm_id, name, now) -> dict | None:
+        with self._write() as db:
+            db.execute("UPDATE alarms SET acked_at = ?, acked_by = ? WHERE id = ? "
+                       "AND site_id = ? AND acked_at IS NULL",
+                       (utc_iso(now), name, alarm_id, site_id))
+            row = db.execute(f"SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ? AND site_id = ?",
+                             (alarm_id, site_id)).fetchone()
+        return dict(row) if row else None
 
     def last_ingest(self) -> str | None:
         return self._db().execute("SELECT MAX(last_contact) FROM sites").fetchone()[0]
+
+    @staticmethod
+    def _keep_report(db, site_id: str, report: dict | None) -> None:
+        """Keep the kiosk's status report (``ingest.parse_status``) with its site, if any."""
+        if report is not None:
+            db.execute("UPDATE sites SET kiosk_last_seq = :kiosk_last_seq, kiosk_version = "
+                       ":kiosk_version, kiosk_clock = :kiosk_clock, heartbeat_seconds = "
+                       ":heartbeat_seconds WHERE site_id = :site_id",
+                       {**report, "site_id": site_id})
 
     @staticmethod
     def _insert(db, event: dict, applied: bool, received: str) -> None:
@@ -249,6 +273,14 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                        (utc_iso(event["at"]), site_id, kind, record_id))
 
     @staticmethod
+    def _save_places(db, site_id: str, event: dict) -> None:
+        """Record the names of the places ``event`` adds or renames, if any."""
+        db.executemany("INSERT INTO places (site_id, code, name_zh, name_en) VALUES (?,?,?,?) "
+                       "ON CONFLICT (site_id, code) DO UPDATE SET name_zh = excluded.name_zh, "
+                       "name_en = excluded.name_en",
+                       [(site_id, *place) for place in ingest.places(event)])
+
+    @staticmethod
     def _fold(db, site_id: str, event: dict) -> str | None:
         """Fold a stored event into the ticket tables; return why it could not, or None."""
         row = db.execute("SELECT state FROM tickets WHERE site_id = ? AND ticket_id = ?",
@@ -257,11 +289,15 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
         if ticket is not None:
             db.execute(
                 "INSERT INTO tickets (site_id, ticket_id, state, status, category, due_at, "
-                "reported_at, updated_seq) VALUES (?,?,?,?,?,?,?,?) "
+                "reported_at, updated_seq, signed_off, number_key, phone_digits, phone_last4) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (site_id, ticket_id) DO UPDATE SET state = excluded.state, "
                 "status = excluded.status, category = excluded.category, "
-                "due_at = excluded.due_at, updated_seq = excluded.updated_seq",
+                "due_at = excluded.due_at, updated_seq = excluded.updated_seq, "
+                "signed_off = excluded.signed_off, number_key = excluded.number_key, "
+                "phone_digits = excluded.phone_digits, phone_last4 = excluded.phone_last4",
                 (site_id, event["ticket_id"], json.dumps(ticket, ensure_ascii=False),
                  ticket.get("status"), ticket.get("category"), utc_iso(ticket.get("due_at")),
-                 utc_iso(ticket.get("reported_at")), event["seq"]))
+                 utc_iso(ticket.get("reported_at")), event["seq"],
+                 int(bool(ticket.get("signed_off"))), *ticket_list.search_columns(ticket)))
         return problem

@@ -17,11 +17,21 @@ _OPEN = "t.status != 'closed'"
 #: acknowledged); a site summary adds the kind
 _DESK_OPEN = ("SELECT COUNT(*) FROM desk_records d WHERE d.site_id = s.site_id "
               "AND d.closed_at IS NULL")
+#: what ``alarms`` returns of an alarm (both backends)
+ALARM_COLUMNS = "id, site_id, seq, kind, detail, at, acked_at, acked_by"
+
+
+#: a listed ticket: its state, its site's name and its place's names (``places``)
+LISTED = ("SELECT t.site_id, t.state, s.name AS site_name, p.name_zh AS place_zh, "
+          "p.name_en AS place_en FROM tickets t JOIN sites s ON s.site_id = t.site_id "
+          "LEFT JOIN places p ON p.site_id = t.site_id "
+          "AND p.code = json_extract(t.state, '$.location')")
 
 
 def _state(row, hidden: tuple[str, ...] = _HIDDEN) -> dict:
     state = {k: v for k, v in json.loads(row["state"]).items() if k not in hidden}
-    return {**state, "site_id": row["site_id"], "site_name": row["site_name"]}
+    places = {k: row[k] for k in ("place_zh", "place_en") if k in row.keys()}
+    return {**state, "site_id": row["site_id"], "site_name": row["site_name"], **places}
 
 
 class ReadsMixin:
@@ -30,13 +40,19 @@ class ReadsMixin:
     def site_summaries(self, now: datetime) -> list[dict]:
         return [dict(r) for r in self._db().execute(
             f"""SELECT s.site_id, s.name, s.revoked, s.last_contact, s.events_received,
+              s.kiosk_last_seq, s.kiosk_version, s.kiosk_clock, s.heartbeat_seconds,
               (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN})
                 AS open_tickets,
               (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
                 AND t.category = 'repair' AND t.due_at < :now) AS late_repairs,
               (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
                 AND t.category = 'emergency') AS emergencies,
-              (SELECT COUNT(*) FROM alarms a WHERE a.site_id = s.site_id) AS alarms,
+              (SELECT COUNT(*) FROM tickets t WHERE t.site_id = s.site_id AND {_OPEN}
+                AND t.category = 'complaint' AND t.signed_off = 0) AS unsigned_complaints,
+              (SELECT COUNT(*) FROM alarms a WHERE a.site_id = s.site_id
+                AND a.acked_at IS NULL) AS alarms_open,
+              (SELECT COUNT(*) FROM alarms a WHERE a.site_id = s.site_id
+                AND a.acked_at IS NOT NULL) AS alarms_acked,
               ({_DESK_OPEN} AND d.kind = 'parcel') AS parcels_waiting,
               ({_DESK_OPEN} AND d.kind = 'item' AND d.due_at < :now) AS items_overdue,
               ({_DESK_OPEN} AND d.kind = 'handover') AS handovers_pending,
@@ -44,21 +60,34 @@ class ReadsMixin:
             FROM sites s ORDER BY s.site_id""", {"now": utc_iso(now)})]
 
     def tickets(self, site_id=None, category=None, status=None, reported_from=None,
-                reported_before=None, after=None, limit=500) -> list[dict]:
+                reported_before=None, after=None, limit=500, **search) -> list[dict]:
         where, args = ticket_list.conditions(site_id, category, status, reported_from,
-                                             reported_before, after, mark="?", time=utc_iso)
-        sql = ("SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "
-               "JOIN sites s ON s.site_id = t.site_id"
-               + (" WHERE " + " AND ".join(where) if where else "")
+                                             reported_before, after, **search, mark="?",
+                                             time=utc_iso)
+        sql = (LISTED + (" WHERE " + " AND ".join(where) if where else "")
                + ticket_list.ORDER + " LIMIT ?")
         return [_state(r) for r in self._db().execute(sql, (*args, limit))]
 
+    def ticket_count(self, site_id=None, category=None, status=None, reported_from=None,
+                     reported_before=None, cap=ticket_list.COUNT_CAP, **search) -> int:
+        where, args = ticket_list.conditions(site_id, category, status, reported_from,
+                                             reported_before, **search, mark="?",
+                                             time=utc_iso)
+        return self._db().execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t"
+            + (" WHERE " + " AND ".join(where) if where else "") + " LIMIT ?)",
+            (*args, cap + 1)).fetchone()[0]
+
     def ticket(self, site_id, ticket_id) -> dict | None:
-        row = self._db().execute(
-            "SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "
-            "JOIN sites s ON s.site_id = t.site_id WHERE t.site_id = ? AND t.ticket_id = ?",
-            (site_id, ticket_id)).fetchone()
+        row = self._db().execute(LISTED + " WHERE t.site_id = ? AND t.ticket_id = ?",
+                                 (site_id, ticket_id)).fetchone()
         return _state(row) if row else None
+
+    def events_at(self, site_id, seqs) -> dict[int, dict]:
+        marks = ", ".join("?" * len(seqs))
+        return {r["seq"]: dict(r) for r in self._db().execute(
+            f"SELECT seq, hash, prev_hash, body FROM events WHERE site_id = ? "
+            f"AND seq IN ({marks})", (site_id, *seqs))} if seqs else {}
 
     def ticket_events(self, site_id, ticket_id) -> list[dict]:
         return [{**json.loads(r["body"]), "applied": bool(r["applied"]),
@@ -72,7 +101,7 @@ class ReadsMixin:
             "ORDER BY seq LIMIT ?", (site_id, after, limit))]
 
     def alarms(self, site_id=None, limit=200) -> list[dict]:
-        sql = "SELECT site_id, seq, kind, detail, at FROM alarms"
+        sql = f"SELECT {ALARM_COLUMNS} FROM alarms"
         args: tuple = (limit,)
         if site_id:
             sql += " WHERE site_id = ?"

@@ -61,23 +61,26 @@ class HQStore(Protocol):
         """Return ``{site_id, key_id, secret, revoked}`` of a key, or None if unknown."""
 
     # -- ingesting ------------------------------------------------------------------
-    def ingest_batch(self, site_id: str, events: list[dict],
-                     now: datetime) -> tuple[int, list[dict]]:
+    def ingest_batch(self, site_id: str, events: list[dict], now: datetime,
+                     report: dict | None = None) -> tuple[int, list[dict]]:
         """Judge and store a batch in ONE transaction, committed before returning.
 
         Folds stored events into the ticket tables, records alarms, and updates the
-        site's last contact. Return ``(acked_through, results)`` as PROTOCOL.md says.
+        site's last contact and, if the request carried one, its status ``report``
+        (``ingest.parse_status``: ``kiosk_last_seq``, ``kiosk_version``, ``kiosk_clock``,
+        ``heartbeat_seconds``). Return ``(acked_through, results)`` as PROTOCOL.md says.
         """
 
-    def refuse_batch(self, site_id: str, seq: int | None, detail: str,
-                     now: datetime) -> int:
-        """Record a refused batch's malformed event as an alarm (once per seq) and the
-        site's last contact; store no event. Return the site's highest stored seq."""
+    def refuse_batch(self, site_id: str, seq: int | None, detail: str, now: datetime,
+                     report: dict | None = None) -> int:
+        """Record a refused batch's malformed event as an alarm (once per seq), the
+        site's last contact and its status ``report`` if any; store no event. Return the
+        site's highest stored seq."""
 
     def restore_alarm(self, alarm: dict) -> None:
-        """Record an alarm another database held, ``{site_id, seq, kind, detail, at}`` as
-        ``alarms`` returns it (moving a company); one already held for its site, seq and
-        kind is kept."""
+        """Record an alarm another database held, ``{site_id, seq, kind, detail, at}`` and
+        its acknowledgement ``acked_at``, ``acked_by`` if any, as ``alarms`` returns it
+        (moving a company); one already held for its site, seq and kind is kept."""
 
     def last_ingest(self) -> str | None:
         """Return when a site last reached the ingest API (its last contact, UTC ISO),
@@ -85,20 +88,39 @@ class HQStore(Protocol):
 
     # -- reading (dashboard) --------------------------------------------------------
     def site_summaries(self, now: datetime) -> list[dict]:
-        """Return each site with its counts: open tickets, late repairs, emergencies, alarms,
-        parcels waiting, items overdue at ``now`` and handovers not acknowledged."""
+        """Return each site with its counts: open tickets, late repairs (not closed, due
+        before ``now``), open emergencies, unsigned complaints (not closed, not signed off),
+        alarms open and acknowledged, parcels waiting, items overdue at ``now`` and
+        handovers not acknowledged; and its kiosk's last report (``hq.liveness``)."""
 
     def tickets(self, site_id: str | None = None, category: str | None = None,
                 status: str | None = None, reported_from: datetime | None = None,
                 reported_before: datetime | None = None,
-                after: tuple[str, str, str] | None = None, limit: int = 500) -> list[dict]:
+                after: tuple[str, str, str] | None = None, limit: int = 500,
+                **search) -> list[dict]:
         """Return up to ``limit`` tickets across sites, newest first: by ``ticket_key``
         descending. Status ``not_closed``: any but closed; ``reported_from`` /
         ``reported_before``: reported in [from, before); ``after``: the ``ticket_key`` of
-        the last ticket of the previous page, so only tickets after it (keyset paging)."""
+        the last ticket of the previous page, so only tickets after it (keyset paging).
+        ``search``: ``number`` (its ``ticket_list.number_key``), ``phone`` (digits) or
+        ``phone_last4``, ``late_at`` (not closed, due before that time), ``unsigned``
+        (a complaint not closed, not signed off). Each ticket comes with ``site_name``
+        and its place's names ``place_zh``, ``place_en`` (None if HQ knows no such place)."""
+
+    def ticket_count(self, site_id: str | None = None, category: str | None = None,
+                     status: str | None = None, reported_from: datetime | None = None,
+                     reported_before: datetime | None = None, cap: int = 10_000,
+                     **search) -> int:
+        """Return how many tickets ``tickets`` would find with these filters, counted
+        through the same indexes up to ``cap`` + 1 and no further (more: ``cap`` + 1)."""
 
     def ticket(self, site_id: str, ticket_id: str) -> dict | None:
-        """Return a ticket's folded state (with ``site_id``), or None."""
+        """Return a ticket's folded state (with ``site_id``, ``site_name``, ``place_zh``,
+        ``place_en``), or None."""
+
+    def events_at(self, site_id: str, seqs: list[int]) -> dict[int, dict]:
+        """Return the stored events of a site at ``seqs`` (those it holds), by seq:
+        ``{seq, hash, prev_hash, body}`` as stored (the hash and link columns, the text)."""
 
     def ticket_events(self, site_id: str, ticket_id: str) -> list[dict]:
         """Return every stored event of a ticket, in seq order, with ``applied``."""
@@ -107,7 +129,13 @@ class HQStore(Protocol):
         """Return up to ``limit`` stored ``(seq, hash, body)`` of a site after ``after``."""
 
     def alarms(self, site_id: str | None = None, limit: int = 200) -> list[dict]:
-        """Return the alarms, newest first."""
+        """Return the alarms, newest first: ``{id, site_id, seq, kind, detail, at,
+        acked_at, acked_by}`` (``acked_at`` None while the alarm is open)."""
+
+    def ack_alarm(self, site_id: str, alarm_id: int, name: str, now: datetime) -> dict | None:
+        """Acknowledge an open alarm of a site as ``name`` at ``now``; one already
+        acknowledged is left as it is. Return the alarm as ``alarms`` does, or None if the
+        site has no such alarm."""
 
     # -- reading (reports) ----------------------------------------------------------
     def issued_reports(self, site_id: str | None = None, limit: int = 200) -> list[dict]:

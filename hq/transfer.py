@@ -3,9 +3,10 @@
 ``export(store, path)`` writes the HQ into one JSON-lines file: a first line with the
 format version and the ``hq_epoch``, then one line per site (with its key's SECRET: the
 file is created mode 0600 and must be kept like a password), per dashboard account (PIN
-hashes included), per alarm, per stored event (each site's events in seq order, streamed
-a page at a time, the stored text as it is), and a last line with the counts and the
-SHA-256 of every line before it, so a file cut short or changed is refused.
+hashes included), per alarm (with its acknowledgement), per stored event (each site's
+events in seq order, streamed a page at a time, the stored text as it is), and a last
+line with the counts and the SHA-256 of every line before it, so a file cut short or
+changed is refused.
 
 ``import_file(store, path)`` fills an EMPTY store (no site, no account) from such a file.
 It first reads the whole file without writing anything: its form, its checksum, and
@@ -19,8 +20,10 @@ desk records. A chunk the target does not store whole stops the import with the 
 the seq named (the target then holds part of the HQ: drop it and import again). Last,
 every site's chain is verified on the target (``ingest.verify_site_chain``).
 
-What is not moved: dashboard sessions (accounts sign in again), and when each event was
-received — the target records each site's events as received at the site's last contact.
+What is not moved: dashboard sessions (accounts sign in again), when each event was
+received — the target records each site's events as received at the site's last contact —
+and each kiosk's last status report (``hq.liveness``): it is a moment's news, and every
+kiosk sends a new one with its next request, within a minute.
 """
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ KINDS = ("site", "admin", "alarm", "event")
 SITE_FIELDS = ("site_id", "name", "key_id", "secret", "revoked", "created_at",
                "last_contact", "events_received", "last_seq")
 ALARM_FIELDS = ("site_id", "seq", "kind", "detail", "at")
+#: an alarm's acknowledgement (issue 15): always written, optional in a file read
+ACK_FIELDS = ("acked_at", "acked_by")
 #: more alarms than any HQ holds: ``alarms()`` reads them all
 ALL = 2 ** 31 - 1
 
@@ -93,7 +98,7 @@ def export(store: HQStore, path: str | Path, now: datetime | None = None) -> dic
             for row in store.admin_rows():
                 write("admin", row)
             for alarm in reversed(store.alarms(limit=ALL)):  # oldest first
-                write("alarm", {k: alarm[k] for k in ALARM_FIELDS})
+                write("alarm", {k: alarm[k] for k in ALARM_FIELDS + ACK_FIELDS})
             for site in sites:  # up to the seq the site line holds: one cut per site
                 for seq, stored_hash, body in iter_chain(store, site["site_id"]):
                     if seq > site["last_seq"]:
@@ -220,7 +225,7 @@ def check_file(path: str | Path) -> Export:
             if not _texts(value, "name", "pin_hash"):
                 raise TransferError(f"line {number}: a malformed account")
             found.admins.append(value)
-        elif set(value) != set(ALARM_FIELDS):
+        elif not set(ALARM_FIELDS) <= set(value) <= set(ALARM_FIELDS + ACK_FIELDS):
             raise TransferError(f"line {number}: a malformed alarm")
         else:
             found.alarms.append(value)

@@ -43,7 +43,8 @@ DEFAULTS = {
     "HQ_KEY": None,                # data/sync-settings.json (0600); the key is a secret
     "SYNC_AUTOSTART": None,        # None: start the sync worker unless TESTING
     "SYNC_BACKOFF_BASE": 2.0,      # seconds; unknown outcomes back off with full jitter...
-    "SYNC_BACKOFF_CAP": 600.0,     # ...up to this
+    "SYNC_RETRY_CAP": 20.0,        # ...up to this while events wait (HQ's return seen fast)
+    "SYNC_BACKOFF_CAP": 600.0,     # the longest wait: HQ's Retry-After honoured up to this
     "SYNC_IDLE_PROBE": 60.0,       # seconds between probes of HQ while nothing waits
     "SYNC_ALARM_RETRY": 600.0,     # seconds between retries after a refusal (400/401/403/409)
     "REPAIR_ARRIVAL_MINUTES": 30,  # repair: maintenance on site this long after the report

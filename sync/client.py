@@ -9,6 +9,7 @@ import http.client
 import socket
 import ssl
 from dataclasses import dataclass, field
+from importlib import metadata
 from urllib.parse import urlsplit
 
 from . import protocol as p
@@ -17,6 +18,10 @@ from .state import Settings
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
+try:  # the version each request reports to HQ (PROTOCOL.md, "status")
+    VERSION = metadata.version("frontdesk")
+except metadata.PackageNotFoundError:  # run from a copy that was never installed
+    VERSION = "unknown"
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,21 @@ def batch(events, max_events: int = p.MAX_BATCH_EVENTS,
     return taken
 
 
+def status_report(last_seq: int, clock: str, heartbeat: float) -> dict:
+    """Return the report every request carries: the log's highest seq, this version, the
+    kiosk's clock (UTC ISO) and its idle probe interval in whole seconds (PROTOCOL.md)."""
+    return {"last_seq": last_seq, "version": VERSION, "clock": clock,
+            "heartbeat": max(1, round(heartbeat))}
+
+
 def build(settings: Settings, hq_epoch: str | None, events: list[dict],
-          timestamp: str) -> Request:
-    """Return the signed request that carries ``events`` (see PROTOCOL.md)."""
+          timestamp: str, report: dict | None = None) -> Request:
+    """Return the signed request that carries ``events`` and the ``status`` report, if
+    given (see PROTOCOL.md)."""
     base = urlsplit(settings.hq_url).path.rstrip("/")
     path = base + p.API_PATH.format(site_id=settings.site_id)
-    body = p.dumps({"site_id": settings.site_id, "hq_epoch": hq_epoch, "events": events})
+    payload = {"site_id": settings.site_id, "hq_epoch": hq_epoch, "events": events}
+    body = p.dumps(payload if report is None else {**payload, "status": report})
     digest = p.body_sha256(body)
     signature = p.request_signature(settings.key, "POST", path, settings.site_id, timestamp,
                                     digest)

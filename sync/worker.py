@@ -2,11 +2,17 @@
 
 Each round reads the events after the acked mark (``store.events_after``, which holds
 the store's lock only while reading), sends them signed, and moves the mark only on an
-answer verified under the site key. Unknown outcomes back off exponentially with full jitter; refusals
-(400/401/403/409/422) raise an alarm in plain words and are retried every 10 minutes.
-With nothing to send, a round is a probe: an empty signed batch every ``idle_wait``
-seconds, so a recreated HQ database (a new ``hq_epoch``, or HQ's mark below ours) is
-noticed and resent to, or a refusal alarmed, without waiting for the next event.
+answer verified under the site key. Every request carries a small status report (the
+log's highest seq, the version, the clock, the probe interval: HQ's liveness view).
+Unknown outcomes back off exponentially with full jitter (``backoff_base`` 2 s), capped at
+``retry_cap`` (20 s) while events wait, so queued events reach HQ within seconds of its
+return; a ``Retry-After`` is honoured up to ``backoff_cap`` (10 min): a busy HQ can still
+slow its kiosks down. Refusals (400/401/403/409/422) raise an alarm in plain words and are
+retried every 10 minutes. With nothing to send, a round is a probe: an empty signed batch
+every ``idle_wait`` seconds, so a recreated HQ database (a new ``hq_epoch``, or HQ's mark
+below ours) is noticed and resent to, or a refusal alarmed, without waiting for the next
+event; a failed probe is retried within ``idle_wait``. The log says when HQ became
+unreachable, at most once a minute while it stays so, and when it answers again.
 A store listener wakes the worker when an event is written; it only sets an Event.
 
 The store is the kiosk's, seen only through ``folder``, ``site_id``, ``listeners``,
@@ -38,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Per-event results that stop the mark before the event (PROTOCOL.md).
 _STOPS = ("conflict", "bad_chain", "malformed")
+#: While HQ stays unreachable, the log says so at most this often (seconds).
+OUTAGE_LOG_EVERY = 60.0
 
 
 def _msg(text: str, **params) -> dict:
@@ -53,11 +61,12 @@ class SyncWorker:
 
     def __init__(self, store, settings: Settings, clock=time.time, rng: random.Random | None = None,
                  *, backoff_base: float = 2.0, backoff_cap: float = 600.0,
-                 alarm_retry: float = 600.0, idle_wait: float = 60.0,
+                 retry_cap: float = 20.0, alarm_retry: float = 600.0, idle_wait: float = 60.0,
                  timeouts: tuple[float, float] = (client.CONNECT_TIMEOUT, client.READ_TIMEOUT)):
         self.store, self.settings, self.clock = store, settings, clock
         self.rng = rng or random.Random()
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
+        self.retry_cap = retry_cap  # the longest backoff while events wait
         self.alarm_retry, self.idle_wait, self.timeouts = alarm_retry, idle_wait, timeouts
         self.mark, saved = load_state(store.folder)
         self._info = {k: saved.get(k) for k in ("online", "last_success", "last_attempt",
@@ -66,7 +75,9 @@ class SyncWorker:
         self.last_delay: float | None = None
         self.hold = False          # Retry-After or alarm: a new event does not cut the wait
         self.refused_seq: int | None = None  # HQ's last 422 named this seq malformed
-        self._saved_settings = saved.get("settings")  # as last written for `sync status`
+        self.unreachable_since: float | None = None  # the first failure of this outage
+        self._outage_tries = 0
+        self._outage_logged = 0.0  # when the log last said HQ is unreachable
         self.autostart = True
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._forced = self._exit_hook = False
@@ -160,13 +171,16 @@ class SyncWorker:
         if self.refused_seq is not None and events and events[0]["seq"] < self.refused_seq:
             events = [e for e in events if e["seq"] < self.refused_seq]  # what precedes it
         # no events: an empty batch probes HQ's epoch and mark (PROTOCOL.md)
-        request = client.build(settings, self.mark.hq_epoch, events, str(int(now)))
+        report = client.status_report(self.store.last_seq, _iso(now), self.idle_wait)
+        request = client.build(settings, self.mark.hq_epoch, events, str(int(now)), report)
         failpoint("kiosk:batch_built")
         reply = client.send(settings, request, *self.timeouts)
         answer = client.verified_answer(settings, request, reply)
         if answer is not None:
+            self._reachable(now)
             return self._verified(now, request, reply, answer)
         if reply.status in ALARMS:
+            self._reachable(now)
             return self._alarm(now, _msg(ALARMS[reply.status], seq=request.first_seq),
                                online=False)
         if reply.failure:
@@ -180,8 +194,10 @@ class SyncWorker:
         else:
             problem = _msg(UNKNOWN["status"], status=reply.status)
         # a failed probe is tried again within the probe interval: HQ's return is noticed
-        return self._unknown(problem, reply.retry_after(), now,
-                             cap=None if events else self.idle_wait)
+        delay = self._unknown(problem, reply.retry_after(), now,
+                              cap=None if events else self.idle_wait)
+        self._unreachable(now, problem, delay)
+        return delay
 
     def _verified(self, now: float, request, reply, answer: dict) -> float:
         old = self.mark
@@ -236,22 +252,53 @@ class SyncWorker:
         return delay
 
     # -- outcomes -------------------------------------------------------------------
-    def backoff_delay(self, failures: int, retry_after: float | None = None) -> float:
-        """Full jitter: uniform(0, min(cap, base * 2**(failures-1))), at least Retry-After."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** min(failures - 1, 60))
-        delay = self.rng.uniform(0, ceiling)
+    def backoff_delay(self, failures: int, retry_after: float | None = None,
+                      cap: float | None = None) -> float:
+        """Full jitter: uniform(0, min(cap, base * 2**(failures-1))), at least Retry-After
+        (honoured up to ``backoff_cap``); ``cap`` is ``retry_cap`` unless given."""
+        top = min(self.retry_cap if cap is None else cap, self.backoff_cap)
+        delay = self.rng.uniform(0, min(top, self.backoff_base * 2 ** min(failures - 1, 60)))
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.backoff_cap))
         return delay
 
     def _unknown(self, problem: dict, retry_after: float | None, now: float | None = None,
                  cap: float | None = None) -> float:
+        """An unknown outcome: back off (a probe: within ``cap``, its interval)."""
         self.failures += 1
-        delay = self.backoff_delay(self.failures, retry_after)
-        if cap is not None:
+        now = self.clock() if now is None else now
+        if cap is None:  # events wait: retried within retry_cap, HQ's return is seen fast
+            delay = self.backoff_delay(self.failures, retry_after)
+        else:
+            delay = self.backoff_delay(self.failures, retry_after, self.backoff_cap)
             delay = max(min(delay, cap), min(retry_after or 0, self.backoff_cap))
-        return self._record(self.clock() if now is None else now, delay,
-                            hold=retry_after is not None, online=False, error=problem)
+        return self._record(now, delay, hold=retry_after is not None, online=False,
+                            error=problem)
+
+    def _unreachable(self, now: float, problem: dict, delay: float) -> None:
+        """Log that HQ cannot be reached: a warning when it starts, then a line at most
+        every OUTAGE_LOG_EVERY seconds while it lasts."""
+        self._outage_tries += 1
+        waiting = max(0, self.store.last_seq - self.mark.acked_through)
+        reason = problem["text"] % problem["params"]
+        if self.unreachable_since is None:
+            self.unreachable_since = self._outage_logged = now
+            log.warning("HQ unreachable: %s Next try in %.0f s; %d events waiting",
+                        reason, delay, waiting)
+        elif now - self._outage_logged >= OUTAGE_LOG_EVERY:
+            self._outage_logged = now
+            log.info("HQ still unreachable after %.0f s and %d tries: %s Next try in %.0f s; "
+                     "%d events waiting", now - self.unreachable_since, self._outage_tries,
+                     reason, delay, waiting)
+
+    def _reachable(self, now: float) -> None:
+        """Log that HQ answers again after an outage (a verified answer or a refusal)."""
+        if self.unreachable_since is None:
+            return
+        log.warning("HQ reachable again after %.0f s and %d tries: %d events to send now",
+                    now - self.unreachable_since, self._outage_tries,
+                    max(0, self.store.last_seq - self.mark.acked_through))
+        self.unreachable_since, self._outage_tries = None, 0
 
     def _alarm(self, now: float, alarm: dict, online: bool | None = None) -> float:
         log.error("sync alarm: %s", alarm["text"] % alarm["params"])
@@ -259,28 +306,29 @@ class SyncWorker:
         return self._record(now, self.alarm_retry, hold=True, **fields)
 
     def _record(self, now: float, delay: float, hold: bool = False, **fields) -> float:
-        """Remember a round's outcome and when the next is due; save it if it changed."""
+        """Remember a round's outcome and when the next is due, and save it.
+
+        Saved after every round, changed or not, so ``sync status`` (another process)
+        never shows a next attempt in the past: one small atomic file write a round,
+        a minute apart when idle, which is nothing for the disk."""
         self.last_delay, self.hold = delay, hold
         with self._guard:
-            changed = (any(self._info.get(k) != v for k, v in fields.items())
-                       or self._saved_settings != self.settings.public())
             self._info.update(fields, next_attempt=_iso(now + delay) if delay else None)
             if fields:
                 self._info["last_attempt"] = _iso(now)
             info = dict(self._info)
-        if changed:
-            try:
-                self._save(self.mark, info)
-            except OSError:
-                log.exception("could not save the sync status")
+        try:
+            self._save(self.mark, info)
+        except OSError:
+            log.exception("could not save the sync status")
         return delay
 
     def _save(self, mark: Mark, info: dict) -> None:
         """Write the mark and the status, with the settings in use (not the key) for
-        ``sync status``, which cannot see the server's start options."""
-        public = self.settings.public()
-        save_state(self.store.folder, mark, {**info, "settings": public})
-        self._saved_settings = public
+        ``sync status``, which cannot see the server's start options, and when
+        (``saved_at``), so it can tell a stale status from a live one."""
+        save_state(self.store.folder, mark, {**info, "settings": self.settings.public(),
+                                             "saved_at": _iso(self.clock())})
 
     # -- status ---------------------------------------------------------------------
     def status(self) -> dict:

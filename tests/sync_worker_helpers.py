@@ -39,6 +39,7 @@ class FakeHQ:
     def __init__(self, key=KEY):
         self.key, self.epoch, self.hashes = key, "epoch-1", {}
         self.mode, self.retry_after, self.requests, self.on_request = "ok", None, [], None
+        self.statuses = []  # the status report of each request (PROTOCOL.md)
         app = Flask("fake_hq")
         app.add_url_rule("/api/v1/sites/<site_id>/events", view_func=self.ingest,
                          methods=["POST"])
@@ -53,6 +54,7 @@ class FakeHQ:
                                        request.headers[p.H_TIMESTAMP], p.body_sha256(body))
         batch = p.loads(body)
         self.requests.append([e["seq"] for e in batch["events"]])
+        self.statuses.append(batch.get("status"))
         if self.on_request:
             self.on_request()
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after else {}
@@ -102,7 +104,7 @@ def store(tmp_path):
     store.close()
 
 
-def make_worker(store, url, seed=7, **kwargs):
+def make_worker(store, url, seed=7, clock=lambda: NOW, **kwargs):
     settings = Settings(url, SITE, KEY_ID, KEY)
-    return SyncWorker(store, settings, clock=lambda: NOW, rng=random.Random(seed),
+    return SyncWorker(store, settings, clock=clock, rng=random.Random(seed),
                       timeouts=(1.0, 2.0), **kwargs)

@@ -6,15 +6,20 @@ never slept.
 from __future__ import annotations
 
 import json
+import logging
 import random
+import re
 import time
+from datetime import datetime, timezone
+from importlib import metadata
 
 import pytest
 from sync_worker_helpers import (  # noqa: F401 (fixtures: hq, store)
-    KEY, KEY_ID, wait_for, add_events, hq, store, make_worker,
+    KEY, KEY_ID, NOW, wait_for, add_events, hq, store, make_worker,
 )
 
 from sync import client, protocol as p
+from sync.events import iso
 from sync.state import Mark, Settings, load_state
 from sync.worker import SyncWorker
 
@@ -98,17 +103,45 @@ def test_connection_refused_is_an_unknown_outcome(store):
     assert worker.mark == Mark()
 
 
-def test_backoff_doubles_up_to_the_cap_and_honours_retry_after(store):
-    class Top:  # the top of every jitter range
-        def uniform(self, a, b):
-            return b
-    worker = SyncWorker(store, Settings(), rng=Top(), backoff_base=2.0, backoff_cap=600.0)
-    assert [worker.backoff_delay(n) for n in range(1, 12)] == \
-        [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]
+class Top:  # the top of every jitter range
+    def uniform(self, a, b):
+        return b
+
+
+def test_backoff_doubles_up_to_20_s_by_default_and_honours_retry_after_up_to_10_min(store):
+    worker = SyncWorker(store, Settings(), rng=Top())  # the defaults a kiosk runs with
+    assert [worker.backoff_delay(n) for n in range(1, 9)] == [2, 4, 8, 16, 20, 20, 20, 20]
     worker.rng = random.Random(1)
-    assert all(0 <= worker.backoff_delay(n) <= min(600, 2 * 2 ** (n - 1)) for n in range(1, 40))
-    assert worker.backoff_delay(1, retry_after=45) >= 45
-    assert worker.backoff_delay(1, retry_after=10 ** 9) == 600  # capped
+    assert all(0 <= worker.backoff_delay(n) <= min(20, 2 * 2 ** (n - 1)) for n in range(1, 40))
+    assert worker.backoff_delay(1, retry_after=45) >= 45  # a busy HQ can slow us down...
+    assert worker.backoff_delay(9, retry_after=300) == 300
+    assert worker.backoff_delay(1, retry_after=10 ** 9) == 600  # ...for 10 minutes at most
+
+
+def test_the_caps_are_settings(store):
+    worker = SyncWorker(store, Settings(), rng=Top(), backoff_base=1.0, retry_cap=5.0,
+                        backoff_cap=30.0)
+    assert [worker.backoff_delay(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
+    assert worker.backoff_delay(1, retry_after=45) == 30
+
+
+def test_with_events_waiting_an_outage_never_delays_the_next_try_past_20_s(store, hq):
+    add_events(store, 3)
+    worker = make_worker(store, hq.url, seed=5)  # default base and caps
+    hq.mode = "503"
+    delays = [worker.run_once() for _ in range(30)]  # 30 failures: the old cap was 10 min
+    assert max(delays) <= 20.0 and max(delays) > 10.0, delays
+    assert delays[0] <= 2.0 and delays[1] <= 4.0  # still exponential below the cap
+    hq.mode = "ok"
+    assert worker.run_once() == worker.idle_wait and worker.mark.acked_through == 3
+
+
+def test_a_failed_probe_still_waits_up_to_the_probe_interval(store, hq):
+    worker = make_worker(store, hq.url, idle_wait=60.0)
+    worker.rng = Top()
+    hq.mode = "503"
+    delays = [worker.run_once() for _ in range(8)]  # nothing waits: probes, as before
+    assert delays == [2, 4, 8, 16, 32, 60, 60, 60]
 
 
 # -- a new HQ database -------------------------------------------------------------
@@ -171,7 +204,7 @@ def test_a_listener_that_fails_never_breaks_an_append(store):
 
 def test_a_new_event_wakes_the_worker_without_waiting_for_the_backoff(store, hq):
     add_events(store, 1)
-    worker = make_worker(store, hq.url, backoff_base=120.0, backoff_cap=600.0)
+    worker = make_worker(store, hq.url, backoff_base=120.0, retry_cap=600.0)
     hq.mode = "500"
     worker.start()
     try:
@@ -208,3 +241,75 @@ def test_wrong_site_id_is_an_alarm_and_sends_nothing(store, hq):
     worker = SyncWorker(store, Settings(hq.url, "campus-b", KEY_ID, KEY))
     assert worker.run_once() == worker.alarm_retry and hq.requests == []
     assert "campus-b" in worker.status()["alarm"]["params"]["configured"]
+
+
+# -- what HQ and the log are told ----------------------------------------------------------
+def test_every_request_reports_the_logs_top_the_version_clock_and_probe_interval(store, hq):
+    add_events(store, 3)
+    worker = make_worker(store, hq.url, idle_wait=45.0)
+    worker.run_once()  # a batch
+    worker.run_once()  # a probe
+    assert hq.requests == [[1, 2, 3], []]
+    clock = datetime.fromtimestamp(NOW, timezone.utc).isoformat()
+    assert hq.statuses == [{"last_seq": 3, "version": client.VERSION, "clock": clock,
+                            "heartbeat": 45}] * 2
+    assert client.VERSION == metadata.version("frontdesk")
+
+
+class Clock:
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_log_says_when_hq_went_away_every_minute_at_most_and_when_it_came_back(
+        store, hq, caplog):
+    add_events(store, 4)
+    clock = Clock()
+    worker = make_worker(store, hq.url, clock=clock)
+    hq.mode = "503"
+    with caplog.at_level(logging.INFO, logger="sync.worker"):
+        for _ in range(12):  # 12 failures, 10 s apart
+            worker.run_once()
+            clock.now += 10
+        lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+        assert len(lines) == 2, lines  # the start, then one line after a minute
+        assert lines[0][0] == "WARNING" and re.fullmatch(
+            r"HQ unreachable: HQ had a problem \(503\)\. Retrying\. Next try in \d+ s; "
+            r"4 events waiting", lines[0][1]), lines
+        assert lines[1][0] == "INFO" and re.fullmatch(
+            r"HQ still unreachable after 60 s and 7 tries: HQ had a problem \(503\)\. "
+            r"Retrying\. Next try in \d+ s; 4 events waiting", lines[1][1]), lines
+        caplog.clear()
+        hq.mode = "ok"
+        worker.run_once()
+        worker.run_once()  # a probe: nothing more to say
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert lines == [("WARNING", "HQ reachable again after 120 s and 12 tries: 4 events to "
+                                 "send now")]
+    assert worker.mark.acked_through == 4
+
+
+def test_the_saved_status_is_current_after_every_round(store, hq):
+    add_events(store, 2)
+    clock = Clock()
+    worker = make_worker(store, hq.url, clock=clock)
+    hq.mode = "503"
+    for _ in range(3):  # the same error each time: saved all the same
+        delay = worker.run_once()
+        saved = load_state(store.folder)[1]
+        assert saved["next_attempt"] == iso(datetime.fromtimestamp(clock.now + delay,
+                                                                   timezone.utc))
+        assert saved["last_attempt"] == saved["saved_at"] == iso(
+            datetime.fromtimestamp(clock.now, timezone.utc))
+        clock.now += 100
+    hq.mode = "ok"
+    worker.run_once()
+    for _ in range(2):  # idle: each probe saves when the next one is due
+        clock.now += 60
+        worker.run_once()
+        saved = load_state(store.folder)[1]
+        assert saved["next_attempt"] == iso(datetime.fromtimestamp(clock.now + 60, timezone.utc))
+        assert saved["online"] is True and saved["error"] is None

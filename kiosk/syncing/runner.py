@@ -15,6 +15,7 @@ def init_sync(app: Flask, store: Store) -> SyncWorker:
     worker = SyncWorker(store, effective_settings(store.folder, cfg), clock=wall_time,
                         backoff_base=float(cfg["SYNC_BACKOFF_BASE"]),
                         backoff_cap=float(cfg["SYNC_BACKOFF_CAP"]),
+                        retry_cap=float(cfg["SYNC_RETRY_CAP"]),
                         alarm_retry=float(cfg["SYNC_ALARM_RETRY"]),
                         idle_wait=float(cfg["SYNC_IDLE_PROBE"]))
     autostart = cfg.get("SYNC_AUTOSTART")

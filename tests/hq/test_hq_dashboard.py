@@ -171,9 +171,9 @@ def test_the_overview_counts_each_sites_tickets_and_alarms(client, two_sites):
     html = client.get("/").get_data(as_text=True)
     desk = {"parcels": 0, "overdue": 0, "handovers": 0}
     assert _row(html, "site-a") == {"events": 9, "open": 5, "late": 2, "emergencies": 1,
-                                    "alarms": 1, **desk}
+                                    "alarms": 1, "unsigned": 0, **desk}
     assert _row(html, "site-b") == {"events": 2, "open": 0, "late": 0, "emergencies": 0,
-                                    "alarms": 0, **desk}
+                                    "alarms": 0, "unsigned": 0, **desk}
     assert "Campus A" in html and "Campus B" in html
 
 

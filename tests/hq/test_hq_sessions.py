@@ -146,3 +146,12 @@ def test_cookies_are_secure_when_hq_is_served_over_https(tmp_path, monkeypatch, 
         assert ("; Secure" in cookie) is secure
     finally:
         app.extensions["hq_store"].close()
+
+
+def test_the_sites_page_refresh_after_the_session_ended_sends_the_page_to_sign_in(hq):
+    anonymous = hq.test_client()
+    refresh = anonymous.get("/?attention=1", headers={"HX-Request": "true"})
+    assert refresh.status_code == 204  # nothing swapped into the table...
+    assert refresh.headers["HX-Redirect"] == "/login?next=/?attention%3D1"  # ...the page goes
+    page = anonymous.get("/?attention=1")
+    assert page.status_code == 303 and "HX-Redirect" not in page.headers

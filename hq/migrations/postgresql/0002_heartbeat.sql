@@ -1,0 +1,5 @@
+-- Version 2: each site's last status report, as its kiosk sent it with a batch or a probe
+-- (PROTOCOL.md, "status"; hq/liveness.py): its log's highest seq, its version, its clock
+-- and its idle probe interval in seconds. Null until a kiosk reports.
+ALTER TABLE sites ADD COLUMN kiosk_last_seq bigint, ADD COLUMN kiosk_version text,
+  ADD COLUMN kiosk_clock timestamptz, ADD COLUMN heartbeat_seconds integer;
