@@ -4,7 +4,8 @@ One connection per thread (waitress serves from a pool of threads), in autocommi
 mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so two batches of a
 site never interleave. ``SCHEMA`` is the first version; later ones are the numbered SQL
 files of ``migrations/sqlite/`` (as for PostgreSQL), applied when the store opens and
-counted in the database's ``user_version``. The database file is created mode 0600: it holds site secrets.
+counted in the database's ``user_version``. The database file is created mode 0600: it
+holds site secrets.
 Dashboard reads live in ``sqlite_reads.py``; the dashboard's accounts and sessions in
 ``sqlite_admins.py``.
 """
