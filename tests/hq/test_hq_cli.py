@@ -16,6 +16,7 @@ import pytest
 from helpers import Clock
 from hq_helpers import Kiosk, batch, headers_for, raw_sql, verify_answer
 
+from hq import cli as hq_cli_module
 from sync import protocol
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,3 +219,28 @@ def test_exported_keys_are_private_and_restore_a_wiped_hq(tmp_path, hq, backend)
     assert "restored 0 sites" in again.output and "campus-a, campus-b" in again.output
     (tmp_path / "junk.json").write_text('{"sites": [{"site_id": 1}]}')
     assert hq("site", "import-keys", str(tmp_path / "junk.json")).exit_code == 1
+
+
+@pytest.mark.parametrize(("given", "env", "used"), [
+    ((), None, 15), (("--silent-minutes", "5"), None, 5), ((), "40", 40),
+    (("--silent-minutes", "5"), "40", 5)])
+def test_the_silent_threshold_comes_from_the_option_the_environment_or_the_default(
+        runner, backend, monkeypatch, given, env, used):
+    served = []
+    monkeypatch.setattr(hq_cli_module, "serve", lambda app, *args: served.append(app))
+    if env is None:
+        monkeypatch.delenv("HQ_SILENT_MINUTES", raising=False)
+    else:
+        monkeypatch.setenv("HQ_SILENT_MINUTES", env)
+    result = runner.invoke("hq", *backend.args(), *given)
+    assert result.exit_code == 0, result.output
+    [app] = served
+    try:
+        assert app.config["SILENT_MINUTES"] == used
+    finally:
+        app.extensions["hq_store"].close()
+
+
+def test_a_silent_threshold_out_of_range_is_refused(runner, backend):
+    result = runner.invoke("hq", *backend.args(), "--silent-minutes", "0")
+    assert result.exit_code == 2 and "--silent-minutes" in result.output
