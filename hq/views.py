@@ -107,15 +107,20 @@ def index():
     its desk's liveness, open tickets, emergencies, late repairs, unsigned complaints,
     alarms. ``?attention=1`` shows only the sites needing attention. htmx polls the page
     and gets the table alone."""
-    now = now_utc(current_app)
-    summaries = get_store().site_summaries(now)
-    silent_after = timedelta(minutes=current_app.config.get("SILENT_MINUTES", 15))
-    lives = {s["site_id"]: liveness.describe(s, now, silent_after) for s in summaries}
+    summaries = get_store().site_summaries(now_utc(current_app))
     attention = request.args.get("attention") == "1"
     template = "hq/_sites.html" if request.headers.get("HX-Request") else "hq/index.html"
-    return render_template(template, sites=site_rows.rows(summaries, lives, attention),
+    return render_template(template, sites=_site_rows(summaries, attention),
                            attention=attention, any_site=bool(summaries),
                            refresh=current_app.config["REFRESH_SECONDS"])
+
+
+def _site_rows(summaries: list[dict], attention_only: bool = False) -> list[dict]:
+    """Return the sites' rows (``hq.sites.rows``), each desk's liveness told at HQ's now."""
+    now = now_utc(current_app)
+    silent_after = timedelta(minutes=current_app.config["SILENT_MINUTES"])
+    lives = {s["site_id"]: liveness.describe(s, now, silent_after) for s in summaries}
+    return site_rows.rows(summaries, lives, attention_only)
 
 
 @bp.get("/tickets")
@@ -185,14 +190,16 @@ def _choice(name: str, allowed) -> str | None:
 
 @bp.get("/sites/<site_id>")
 def site(site_id: str):
-    """One site: its key's state, its hash chain and its alarms."""
+    """One site: its desk's liveness, its counts (each a link to those tickets), its key's
+    state, its hash chain and its alarms."""
     store = get_store()
     summary = next((s for s in store.site_summaries(now_utc(current_app))
                     if s["site_id"] == site_id), None)
     if summary is None:
         abort(404)
     open_alarms, acked_alarms = site_rows.alarms_open_first(store.alarms(site_id))
-    return render_template("hq/site.html", site=summary, open_alarms=open_alarms,
+    return render_template("hq/site.html", site=_site_rows([summary])[0],
+                           open_alarms=open_alarms,
                            acked_alarms=acked_alarms, problems=_chain_problems(store, site_id))
 
 

@@ -2,10 +2,11 @@
 one with the site, in the transaction of the batch, and never refuses a batch for it."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from hq_helpers import add_site, post, results
+from hq_helpers import add_site, post, results, sign_in
 
 from sync import protocol
 
@@ -116,3 +117,17 @@ def test_an_unsigned_request_changes_no_report(store, client, kiosk):
     response = post(client, {**key, "secret": "not-the-key-" * 4}, body)
     assert response.status_code == 401
     assert report_of(store) == NOTHING
+
+
+def test_the_sites_own_page_shows_the_reported_version_and_a_clock_far_off(
+        store, client, kiosk, clock):
+    key = add_site(store)
+    ahead = (clock() + timedelta(minutes=10, seconds=20)).isoformat()
+    assert send(client, key, [], {**REPORT, "clock": ahead})[0].status_code == 200
+    sign_in(client, store)
+    client.get("/lang/en")
+    page = client.get("/sites/site-a").get_data(as_text=True)
+    assert 'data-state="live"' in page and "Version 0.1.0" in page
+    assert re.search(r'id="clock-offset">its clock is 10 min off<', page), page
+    assert send(client, key, [], {**REPORT, "clock": clock().isoformat()})[0].status_code == 200
+    assert 'id="clock-offset"' not in client.get("/sites/site-a").get_data(as_text=True)

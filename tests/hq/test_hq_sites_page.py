@@ -158,6 +158,21 @@ def test_each_count_links_to_exactly_its_tickets(client, urgent):
     assert set(links["site-f"]) == {"open"} and set(links["site-d"]) == set()
 
 
+def test_a_sites_page_shows_its_desk_and_links_its_counts_as_the_sites_page_does(
+        client, urgent):
+    links = _cell_links(client.get("/").get_data(as_text=True), "site-a")
+    page = client.get("/sites/site-a").get_data(as_text=True)
+    assert re.search(r'id="live-site-a" data-state="live"', page)
+    hrefs = dict(re.findall(r'<a id="site-(\w+)" href="([^"]+)"', page))
+    assert {k: html_lib.unescape(v) for k, v in hrefs.items()} == {
+        "open_tickets": links["open"], "late_repairs": links["late"],
+        "unsigned_complaints": links["unsigned"]}  # no emergency at Alpha: plain text
+    assert "emergencies 0" in page
+    never = client.get("/sites/site-d").get_data(as_text=True)
+    assert re.search(r'id="live-site-d" data-state="never"', never)
+    assert "Never connected" in never and 'id="site-open_tickets"' not in never
+
+
 def _alarm_id(page: str) -> str:
     return re.search(r'<tr id="alarm-(\d+)" data-kind="conflict" data-acked="0"', page).group(1)
 
