@@ -10,6 +10,16 @@ LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
 
 
+def pick(chosen: str | None, site_default: str | None = None) -> str:
+    """Return the language to speak: the one ``chosen`` (a visitor's switch, a command's
+    ``--lang``) if it is one of ours, else the site's (its ``BABEL_DEFAULT_LOCALE``)
+    if it is, else Simplified Chinese."""
+    for code in (chosen, site_default):
+        if code in LANGUAGES:
+            return code
+    return DEFAULT
+
+
 def html_lang(language: str) -> str:
     """Return the BCP 47 tag for ``<html lang>`` of a Babel language (``zh``, ``en``)."""
     return "zh-CN" if language == "zh" else "en"

@@ -25,9 +25,8 @@ def init_i18n(app) -> None:
 
 
 def select_locale() -> str:
-    """Return the chosen language (the cookie), Chinese unless switched."""
-    lang = request.cookies.get(COOKIE)
-    return lang if lang in i18n.LANGUAGES else i18n.DEFAULT
+    """Return the chosen language (the cookie), else HQ's (Chinese unless set)."""
+    return i18n.pick(request.cookies.get(COOKIE), current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 @bp.get("/lang/<code>")

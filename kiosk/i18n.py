@@ -1,7 +1,8 @@
 """Simplified Chinese by default, English one tap away (Flask-Babel).
 
 The visitor's choice lives in the session, so clearing the kiosk for the next
-person also brings the language back to Chinese.
+person also brings the language back to the site's (``BABEL_DEFAULT_LOCALE``: Chinese
+unless a site sets another; the shell's commands speak it too).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask_babel import get_locale
 
 from common import i18n
 from common.urls import safe_back
-from common.i18n import DEFAULT, LANGUAGES
+from common.i18n import LANGUAGES
 
 from .locations import service as locations
 
@@ -20,9 +21,8 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
-    """Return the visitor's chosen language, Chinese unless they switched."""
-    lang = session.get("lang")
-    return lang if lang in LANGUAGES else DEFAULT
+    """Return the visitor's chosen language, else the site's (Chinese unless set)."""
+    return i18n.pick(session.get("lang"), current_app.config.get("BABEL_DEFAULT_LOCALE"))
 
 
 def switch_language(code: str) -> bool:

@@ -26,7 +26,7 @@ from babel import Locale, support
 from flask import Config
 
 from common.config import read_layers
-from common.i18n import DEFAULT, LANGUAGES
+from common.i18n import LANGUAGES, pick
 from common.messages import N_
 
 from .config import DEFAULTS
@@ -55,9 +55,8 @@ def site_config(data_dir: Path) -> Config:
 
 
 def site_language(config: Config, chosen: str | None = None) -> str:
-    """Return the language to answer in: ``chosen``, else the site's default one."""
-    wanted = chosen or config.get("BABEL_DEFAULT_LOCALE")
-    return wanted if wanted in LANGUAGES else DEFAULT
+    """Return the language to answer in: ``chosen``, else the site's, as the console."""
+    return pick(chosen, config.get("BABEL_DEFAULT_LOCALE"))
 
 
 def translator(config: Config, language: str) -> Callable[..., str]:

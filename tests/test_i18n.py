@@ -9,6 +9,10 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from helpers import sign_in
 
+from common.i18n import pick
+from kiosk import create_app
+from kiosk.shell import site_language
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "common" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
@@ -104,3 +108,18 @@ def test_html_lang_comes_back_to_chinese_on_the_start_screen_and_a_staff_page(ap
         html = page(path)
         assert '<html lang="zh-CN">' in html and 'English</a>' in html
         assert '<html lang="en">' not in html
+
+
+def test_a_site_may_speak_english_first_and_its_shell_commands_follow(tmp_path, clock):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "CLOCK": clock,
+                      "SECRET_KEY": "test", "BABEL_DEFAULT_LOCALE": "en"})
+    try:
+        client = app.test_client()
+        home = client.get("/").get_data(as_text=True)
+        assert '<html lang="en">' in home and "Repair" in home
+        client.get("/lang/zh_CN", query_string={"next": "/"})
+        assert "报修" in client.get("/").get_data(as_text=True)  # Chinese one tap away
+        assert site_language(app.config) == "en" and site_language(app.config, "zh_CN") == "zh_CN"
+    finally:
+        app.extensions["kiosk_store"].close()
+    assert pick(None) == pick("xx", "yy") == "zh_CN"  # nothing set, nothing known: Chinese
