@@ -1,8 +1,9 @@
 """What every view asks of the request: the app's clock, the site's time zone, and the
-request id the posted form carries (so a resend stores nothing new).
+request id the posted form carries (so a resend stores nothing new); and the one answer
+a printed page gives a boosted link.
 
 One way to ask each, used as ``web.now()``, ``web.tz()``, ``web.today()``,
-``web.request_id()``.
+``web.request_id()``, ``web.whole_page()``.
 """
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ def today() -> date:
 def request_id() -> str | None:
     """Return the posted form's ``request_id`` if it is well-formed, else None."""
     return check_request_id(request.form.get("request_id"))
+
+
+def whole_page():
+    """Answer a boosted link to a printed page (htmx swaps the body only, and keeps the
+    head): tell it to load the page as a page of its own, with its print stylesheet."""
+    return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}

@@ -121,7 +121,7 @@ def print_letter(lid: str):
     boosted link is told to load it as a page of its own, with its print stylesheet."""
     found = _letter_or_404(lid)
     if htmx.boosted:
-        return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
+        return web.whole_page()
     return render_template("letters/print.html", letter=found, printed_at=web.now(),
                            printed_by=current_staff()["name"])
 

@@ -150,8 +150,8 @@ def step(mid: str, key: str):
 def record(mid: str):
     """The hand-over record on one A4 page, with the lines for both signatures."""
     found = _movein(mid)
-    if htmx.boosted:  # as the printed forms: load as a page of its own, with its print stylesheet
-        return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
+    if htmx.boosted:
+        return web.whole_page()
     household = get_store().household(found["household"])
     return render_template(
         "movein/record.html", movein=found, household=household,

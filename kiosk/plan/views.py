@@ -172,8 +172,8 @@ def slipped():
 @permission_required("plan_tasks")
 def printed():
     """The five weeks on one A4 landscape page."""
-    if htmx.boosted:  # as the printed forms: load as a page of its own, with its print stylesheet
-        return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
+    if htmx.boosted:
+        return web.whole_page()
     return render_template("plan/print.html",
                            weeks=service.five_weeks(get_store(), web.today(), web.tz()),
                            per_cell=service.PRINT_PER_CELL, printed_at=web.now(),

@@ -154,8 +154,8 @@ def collect(pid: str):
 def slip(pid: str):
     """The pickup slip on the 80 mm roll: the code large, with its QR."""
     parcel = _parcel(pid)
-    if htmx.boosted:  # as the printed forms: load as a page of its own, with its print stylesheet
-        return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
+    if htmx.boosted:
+        return web.whole_page()
     return render_template("registers/slip.html", parcel=parcel, labels=_labels([parcel]),
                            KINDS=parcels.KINDS, printed_at=web.now(),
                            printed_by=current_staff()["name"])

@@ -202,12 +202,6 @@ def _stem(prefix: str, p: figures.Period) -> str:
     return f"{prefix}-{p.key.replace('..', '_')}"
 
 
-def _whole_page():
-    """A boosted link (htmx swaps the body only) is told to load the page as a page of
-    its own, with its print stylesheet (as ``staff.printing``)."""
-    return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
-
-
 # -- the customer feedback report ----------------------------------------------------------
 def _picker(form: dict, errors: dict):
     return render_template("reports/index.html", form=form, errors=errors, period=None,
@@ -219,7 +213,7 @@ def _picker(form: dict, errors: dict):
 def index():
     """The period picker, and the customer feedback report of the period chosen."""
     if htmx.boosted:
-        return _whole_page()
+        return web.whole_page()
     p, errors, form = chosen_period(request.args)
     if errors:
         return _picker(form, errors)
@@ -288,7 +282,7 @@ def _month_picker(typed: str, errors: dict):
 def monthly():
     """The month's dispatch statistics per department and its paid services (R16)."""
     if htmx.boosted:
-        return _whole_page()
+        return web.whole_page()
     p, errors, typed = chosen_month(request.args)
     if errors:
         return _month_picker(typed, errors)

@@ -49,7 +49,7 @@ def _render(template: str, ticket: dict, **context):
     """Render a form of ``ticket``. A boosted link (htmx swaps the body only, and
     keeps the head) is told to load it as a page of its own, with its print stylesheet."""
     if htmx.boosted:
-        return "", 200, {"HX-Redirect": request.full_path.rstrip("?")}
+        return web.whole_page()
     return render_template(template, ticket=ticket, steps=latest_steps(ticket), fitted=fitted,
                            location=get_store().location(ticket["location"] or ""),
                            printed_at=web.now(), printed_by=current_staff()["name"],
