@@ -7,11 +7,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
-
-
-def _who(actor: dict) -> dict:
-    return {k: actor.get(k) for k in ("role", "id", "name")}
+from .small import SmallProjection, copied, who
 
 
 class Arrears(SmallProjection):
@@ -34,13 +30,13 @@ class Arrears(SmallProjection):
             self.listed.insert_multiple(data.get("list") or [])
             self._meta_list.truncate()
             self._meta_list.insert({"at": event["at"], "request_id": data.get("request_id"),
-                                    "by": _who(event["actor"])})
+                                    "by": who(event["actor"])})
         else:
             self.contacts.insert({
                 "household": data.get("household") or "", "how": data.get("how") or "",
                 "said": data.get("said") or "", "promised_on": data.get("promised_on"),
                 "request_id": data.get("request_id"), "at": event["at"], "seq": event["seq"],
-                "by": _who(event["actor"])})
+                "by": who(event["actor"])})
 
     def current(self) -> list[dict]:
         """Return the rows of the current list, in the order imported."""
@@ -60,4 +56,4 @@ class Arrears(SmallProjection):
     def contact_by_request(self, request_id: str) -> dict | None:
         """Return the contact recorded with ``request_id``, or None."""
         doc = self.contacts.get(Query().request_id == request_id)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)

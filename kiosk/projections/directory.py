@@ -8,7 +8,7 @@ from pathlib import Path
 from tinydb import Query
 from tinydb.table import Document
 
-from .small import SmallProjection
+from .small import SmallProjection, copied
 
 #: The codes of the departments every site starts with (``kiosk.departments.service``
 #: seeds them), listed first and in this order; the others follow by code.
@@ -46,7 +46,7 @@ class Directory(SmallProjection):
     def get(self, code: str) -> dict | None:
         """Return the department with ``code``, in use or not."""
         doc = self.table.get(Query().code == code)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)
 
     def chain(self) -> list[dict]:
         """Return the escalation chain's levels in order; empty before one is saved."""

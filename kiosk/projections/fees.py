@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
+from .small import SmallProjection, copied, who
 
 
 class FeeStandards(SmallProjection):
@@ -26,7 +26,7 @@ class FeeStandards(SmallProjection):
             **{k: data.get(k) or "" for k in ("item_code", "name_zh", "name_en", "basis",
                                               "meter_kind", "rate", "valid_from")},
             "tiers": list(data.get("tiers") or []), "request_id": data.get("request_id"),
-            "at": event["at"], "by": {k: event["actor"].get(k) for k in ("role", "id", "name")},
+            "at": event["at"], "by": who(event["actor"]),
             "seq": event["seq"]})
 
     def all(self) -> list[dict]:
@@ -36,4 +36,4 @@ class FeeStandards(SmallProjection):
     def by_request(self, request_id: str) -> dict | None:
         """Return the version saved with ``request_id``, or None."""
         doc = self.table.get(Query().request_id == request_id)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)

@@ -8,11 +8,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
-
-
-def _who(actor: dict) -> dict:
-    return {k: actor.get(k) for k in ("role", "id", "name")}
+from .small import SmallProjection, copied, who
 
 
 class Handovers(SmallProjection):
@@ -36,19 +32,19 @@ class Handovers(SmallProjection):
                 "id": data["id"], "prepared": data.get("prepared") or {},
                 "notes": data.get("notes") or "", "to": data.get("to") or "",
                 "request_id": data.get("request_id"), "signed_at": event["at"],
-                "signed_by": _who(event["actor"]), "seq": event["seq"],
+                "signed_by": who(event["actor"]), "seq": event["seq"],
                 "acknowledged_at": None, "acknowledged_by": None, "ack_request_id": None})
         elif event["type"] == "handover_acknowledged":
             doc = self.table.get(Query().id == data["id"])
             if doc is None or doc["acknowledged_at"]:
                 return  # the first acknowledgement stands
             self.table.update({"acknowledged_at": event["at"],
-                               "acknowledged_by": _who(event["actor"]),
+                               "acknowledged_by": who(event["actor"]),
                                "ack_request_id": data.get("request_id")},
                               Query().id == data["id"])
         elif event["type"] == "diary_noted":
             self._diary.insert({"text": data.get("text") or "", "at": event["at"],
-                                "by": _who(event["actor"]),
+                                "by": who(event["actor"]),
                                 "request_id": data.get("request_id"), "seq": event["seq"]})
 
     def latest(self, limit: int) -> list[dict]:
@@ -62,13 +58,13 @@ class Handovers(SmallProjection):
     def get(self, hid: str) -> dict | None:
         """Return the handover ``hid``, or None."""
         doc = self.table.get(Query().id == hid)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)
 
     def by_request(self, request_id: str) -> dict | None:
         """Return the handover signed or acknowledged with ``request_id``, or None."""
         q = Query()
         doc = self.table.get((q.request_id == request_id) | (q.ack_request_id == request_id))
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)
 
     def diary(self, start: datetime, end: datetime) -> list[dict]:
         """Return the diary entries noted in [start, end) (aware times), in order."""
@@ -78,4 +74,4 @@ class Handovers(SmallProjection):
     def diary_by_request(self, request_id: str) -> dict | None:
         """Return the diary entry noted with ``request_id``, or None."""
         doc = self._diary.get(Query().request_id == request_id)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)

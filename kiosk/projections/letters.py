@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
+from .small import SmallProjection, copied, who
 
 
 class Letters(SmallProjection):
@@ -24,7 +24,7 @@ class Letters(SmallProjection):
 
     def _apply(self, event: dict) -> None:
         data = copy.deepcopy(event["data"])  # the projection shares nothing with the event
-        by = {k: event["actor"].get(k) for k in ("role", "id", "name")}
+        by = who(event["actor"])
         if event["type"] == "letter_template_saved":
             self.templates.upsert({**data, "saved_at": event["at"], "saved_by": by},
                                   Query().code == data["code"])
@@ -52,7 +52,7 @@ class Letters(SmallProjection):
     def get(self, lid: str) -> dict | None:
         """Return the letter ``lid``, or None."""
         doc = self.issued.get(Query().id == lid)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)
 
     def by_request(self, request_id: str, kind: str) -> str | None:
         """Return the key (a template's code, a letter's id) an event of ``kind`` stored

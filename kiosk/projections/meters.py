@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
+from .small import SmallProjection, copied, who
 
 
 class Meters(SmallProjection):
@@ -26,7 +26,7 @@ class Meters(SmallProjection):
             **{k: data.get(k) or "" for k in ("meter", "kind", "place", "household",
                                               "reading", "read_on", "note")},
             "confirmed": bool(data.get("confirmed")), "request_id": data.get("request_id"),
-            "at": event["at"], "by": {k: event["actor"].get(k) for k in ("role", "id", "name")},
+            "at": event["at"], "by": who(event["actor"]),
             "seq": event["seq"]})
 
     def all(self) -> list[dict]:
@@ -36,4 +36,4 @@ class Meters(SmallProjection):
     def by_request(self, request_id: str) -> dict | None:
         """Return the reading recorded with ``request_id``, or None."""
         doc = self.table.get(Query().request_id == request_id)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)

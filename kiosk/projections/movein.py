@@ -9,15 +9,7 @@ from tinydb import Query
 from tinydb.table import Document
 
 from ..movein import DEFAULT_STEPS
-from .small import SmallProjection
-
-
-def _who(actor: dict) -> dict:
-    return {k: actor.get(k) for k in ("role", "id", "name")}
-
-
-def _copy(doc) -> dict | None:
-    return copy.deepcopy(dict(doc)) if doc else None
+from .small import SmallProjection, copied, who
 
 
 class MoveIns(SmallProjection):
@@ -42,11 +34,11 @@ class MoveIns(SmallProjection):
             self._requests.insert({"request_id": data["request_id"], "id": data.get("id")})
         if kind == "movein_steps_saved":
             self._checklist.upsert(Document({"steps": data["steps"], "at": event["at"],
-                                             "by": _who(event["actor"])}, doc_id=1))
+                                             "by": who(event["actor"])}, doc_id=1))
         elif kind == "movein_started" and not self.table.contains(q.id == data["id"]):
             self.table.insert({"id": data["id"], "household": data["household"],
                                "person": data["person"], "steps": self.steps(), "done": {},
-                               "started_at": event["at"], "started_by": _who(event["actor"]),
+                               "started_at": event["at"], "started_by": who(event["actor"]),
                                "completed_at": None, "completed_by": None, "seq": event["seq"]})
         elif kind == "movein_step_done":
             doc = self.table.get(q.id == data["id"])
@@ -54,14 +46,14 @@ class MoveIns(SmallProjection):
                 return  # the first record of a step stands
             done = {**doc["done"], data["step"]: {"data": data.get("data") or {},
                                                   "at": event["at"],
-                                                  "by": _who(event["actor"])}}
+                                                  "by": who(event["actor"])}}
             self.table.update({"done": done}, q.id == data["id"])
         elif kind == "movein_completed":
             doc = self.table.get(q.id == data["id"])
             if doc is None or doc["completed_at"]:
                 return
             self.table.update({"completed_at": event["at"],
-                               "completed_by": _who(event["actor"])}, q.id == data["id"])
+                               "completed_by": who(event["actor"])}, q.id == data["id"])
 
     def steps(self) -> list[dict]:
         """Return the checklist a move-in started now gets."""
@@ -70,11 +62,11 @@ class MoveIns(SmallProjection):
 
     def get(self, mid: str) -> dict | None:
         """Return the move-in ``mid``, or None."""
-        return _copy(self.table.get(Query().id == mid))
+        return copied(self.table.get(Query().id == mid))
 
     def by_request(self, request_id: str) -> dict | None:
         """Return {request_id, id} if a form with ``request_id`` was stored, or None."""
-        return _copy(self._requests.get(Query().request_id == request_id))
+        return copied(self._requests.get(Query().request_id == request_id))
 
     def open(self) -> list[dict]:
         """Return the move-ins not completed, the earliest started first."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
+from .small import SmallProjection, copied
 
 
 class Notices(SmallProjection):
@@ -83,7 +83,7 @@ class Notices(SmallProjection):
     def get(self, notice_id: str) -> dict | None:
         """Return the notice ``notice_id`` as last published, or None."""
         doc = self.table.get(Query().id == notice_id)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)
 
     def by_request(self, request_id: str) -> dict | None:
         """Return the notice a form with ``request_id`` published, or None."""

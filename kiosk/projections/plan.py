@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
+from .small import SmallProjection, copied
 
 
 class Plan(SmallProjection):
@@ -60,7 +60,7 @@ class Plan(SmallProjection):
     def get(self, task_id: str) -> dict | None:
         """Return the task ``task_id``, or None."""
         doc = self.table.get(Query().id == task_id)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)
 
     def by_request(self, request_id: str) -> dict | None:
         """Return the task a form with ``request_id`` changed, or None."""

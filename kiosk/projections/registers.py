@@ -8,15 +8,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
-
-
-def _who(actor: dict) -> dict:
-    return {k: actor.get(k) for k in ("role", "id", "name")}
-
-
-def _copy(doc) -> dict | None:
-    return copy.deepcopy(dict(doc)) if doc else None
+from .small import SmallProjection, copied, who
 
 
 class Registers(SmallProjection):
@@ -40,7 +32,7 @@ class Registers(SmallProjection):
                 **{f: data.get(f) for f in ("id", "kind", "household", "recipient", "phone",
                                             "carrier", "tracking", "shelf", "code",
                                             "request_id")},
-                "received_at": event["at"], "received_by": _who(event["actor"]),
+                "received_at": event["at"], "received_by": who(event["actor"]),
                 "seq": event["seq"], "collected_at": None, "collected_by": None,
                 "identified_by": None, "handed_by": None, "collect_request_id": None})
         elif kind == "parcel_collected":
@@ -50,56 +42,56 @@ class Registers(SmallProjection):
             self.parcels.update({"collected_at": event["at"],
                                  "collected_by": data.get("collected_by"),
                                  "identified_by": data.get("identified_by"),
-                                 "handed_by": _who(event["actor"]),
+                                 "handed_by": who(event["actor"]),
                                  "collect_request_id": data.get("request_id")},
                                 q.id == data["id"])
         elif kind == "item_lent" and not self.items.contains(q.id == data["id"]):
             self.items.insert({
                 **{f: data.get(f) for f in ("id", "item", "quantity", "to_name", "household",
                                             "phone", "due_at", "note", "request_id")},
-                "lent_at": event["at"], "lent_by": _who(event["actor"]), "seq": event["seq"],
+                "lent_at": event["at"], "lent_by": who(event["actor"]), "seq": event["seq"],
                 "returned_at": None, "returned_to": None, "return_request_id": None})
         elif kind == "item_returned":
             doc = self.items.get(q.id == data["id"])
             if doc is None or doc["returned_at"]:
                 return  # the first return stands
-            self.items.update({"returned_at": event["at"], "returned_to": _who(event["actor"]),
+            self.items.update({"returned_at": event["at"], "returned_to": who(event["actor"]),
                                "return_request_id": data.get("request_id")}, q.id == data["id"])
 
     def parcel(self, pid: str) -> dict | None:
         """Return the parcel ``pid``, or None."""
-        return _copy(self.parcels.get(Query().id == pid))
+        return copied(self.parcels.get(Query().id == pid))
 
     def parcel_by_request(self, request_id: str) -> dict | None:
         """Return the parcel received or collected with ``request_id``, or None."""
         q = Query()
-        return _copy(self.parcels.get((q.request_id == request_id)
+        return copied(self.parcels.get((q.request_id == request_id)
                                       | (q.collect_request_id == request_id)))
 
     def parcels_waiting(self) -> list[dict]:
         """Return the parcels not collected yet, the longest waiting first."""
         rows = self.parcels.search(Query().collected_at == None)  # noqa: E711 (a TinyDB query)
-        return [_copy(r) for r in sorted(rows, key=lambda r: r["seq"])]
+        return [copied(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
     def parcels_of(self, hid: str) -> list[dict]:
         """Return the parcels of household ``hid``, the newest first."""
         rows = self.parcels.search(Query().household == hid)
-        return [_copy(r) for r in sorted(rows, key=lambda r: r["seq"], reverse=True)]
+        return [copied(r) for r in sorted(rows, key=lambda r: r["seq"], reverse=True)]
 
     def parcels_collected(self, since: datetime) -> list[dict]:
         """Return the parcels collected at or after ``since`` (aware), the latest first."""
         rows = [r for r in self.parcels.all()
                 if r["collected_at"] and datetime.fromisoformat(r["collected_at"]) >= since]
-        return [_copy(r) for r in sorted(rows, key=lambda r: r["collected_at"], reverse=True)]
+        return [copied(r) for r in sorted(rows, key=lambda r: r["collected_at"], reverse=True)]
 
     def item(self, iid: str) -> dict | None:
         """Return the item record ``iid``, or None."""
-        return _copy(self.items.get(Query().id == iid))
+        return copied(self.items.get(Query().id == iid))
 
     def item_by_request(self, request_id: str) -> dict | None:
         """Return the item record lent or returned with ``request_id``, or None."""
         q = Query()
-        return _copy(self.items.get((q.request_id == request_id)
+        return copied(self.items.get((q.request_id == request_id)
                                     | (q.return_request_id == request_id)))
 
     def items_out(self) -> list[dict]:
@@ -107,10 +99,10 @@ class Registers(SmallProjection):
         were lent (an item handed out for good is never out)."""
         q = Query()
         rows = self.items.search((q.returned_at == None) & (q.due_at != None))  # noqa: E711
-        return [_copy(r) for r in sorted(rows, key=lambda r: r["seq"])]
+        return [copied(r) for r in sorted(rows, key=lambda r: r["seq"])]
 
     def items_lent(self, since: datetime) -> list[dict]:
         """Return the items lent or handed out at or after ``since`` (aware), the latest
         first."""
         rows = [r for r in self.items.all() if datetime.fromisoformat(r["lent_at"]) >= since]
-        return [_copy(r) for r in sorted(rows, key=lambda r: r["seq"], reverse=True)]
+        return [copied(r) for r in sorted(rows, key=lambda r: r["seq"], reverse=True)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tinydb import Query
 
-from .small import SmallProjection
+from .small import SmallProjection, copied
 
 
 class Reports(SmallProjection):
@@ -39,4 +39,4 @@ class Reports(SmallProjection):
     def get(self, key: str) -> dict | None:
         """Return the report issued for the period ``key``, or None."""
         doc = self.table.get(Query().key == key)
-        return copy.deepcopy(dict(doc)) if doc else None
+        return copied(doc)

@@ -5,12 +5,24 @@ knows what to replay; writes reach the disk only at a checkpoint (``flush``).
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Iterable
 
 from tinydb.table import Document
 
 from ..jsonstorage import AtomicJSONStorage, CorruptFile, open_tinydb
+
+
+def who(actor: dict) -> dict:
+    """Return who did an event as a projection keeps it: role, id and name."""
+    return {k: actor.get(k) for k in ("role", "id", "name")}
+
+
+def copied(doc) -> dict | None:
+    """Return a deep copy of a stored document (a caller shares nothing with the
+    projection), or None for no document."""
+    return copy.deepcopy(dict(doc)) if doc else None
 
 
 class SmallProjection:
