@@ -131,7 +131,8 @@ class Store:
         return folder
 
     def _new_projections(self) -> None:
-        """Open every projection; ``_opened`` holds those opened, even if one then fails."""
+        """Open every projection, the tickets first; ``_opened`` holds those opened, even if
+        one then fails, and once all are open is what ``_projections`` returns."""
         folder, self._opened = self._projection_folder(), []
 
         def opened(projection):
@@ -172,13 +173,12 @@ class Store:
             self.checkpoint()
 
     def _projections(self):
-        return (self._tickets, *self._site_projections())
+        return tuple(self._opened)
 
     def _site_projections(self):
-        """The small projections of a few site events each (places, departments, reports)."""
-        return (self._locations, self._directory, self._reports, self._handovers, self._households,
-                self._notices, self._plan, self._meters, self._arrears, self._registers,
-                self._moveins, self._fees, self._letters)
+        """The small projections of a few site events each (places, departments, reports):
+        every one opened after the tickets."""
+        return tuple(self._opened[1:])
 
     def _replay(self) -> int:
         """Apply the events the projections have not seen yet; return how many."""
