@@ -109,6 +109,14 @@ def previous(store: Store, meter: str, read_on: str) -> dict | None:
     return earlier[-1] if earlier else None
 
 
+def lower_than_previous(store: Store, reading: dict) -> dict | None:
+    """Return the previous reading of ``reading``'s meter (``previous``) if ``reading`` is
+    lower than it, else None."""
+    last = previous(store, reading["meter"], reading["read_on"])
+    lower = last is not None and Decimal(reading["reading"]) < Decimal(last["reading"])
+    return last if lower else None
+
+
 def record(store: Store, fields: dict, *, confirmed: bool, actor: dict, now: datetime,
            tz: ZoneInfo, request_id: str | None = None) -> dict:
     """Record a meter reading signed by ``actor``; return it as stored. Sent again with the
@@ -124,12 +132,11 @@ def record(store: Store, fields: dict, *, confirmed: bool, actor: dict, now: dat
         done = store.meter_reading_by_request(request_id) if request_id else None
         if done:
             return done
-        last = previous(store, reading["meter"], reading["read_on"])
-        lower = last is not None and Decimal(reading["reading"]) < Decimal(last["reading"])
-        if lower and not confirmed:
+        last = lower_than_previous(store, reading)
+        if last is not None and not confirmed:
             raise LowerReading(last)
         store.append([new_event(None, "meter_read", actor, now, {
-            **reading, "confirmed": lower, "request_id": request_id})])
+            **reading, "confirmed": last is not None, "request_id": request_id})])
         return store.meter_readings()[-1]
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from common.messages import N_, Message
@@ -59,8 +58,6 @@ NO_KEYS = Message(N_("Please enter at least one kind of key and how many."))
 BAD_COUNT = Message(N_("Please enter a whole number from 1 to %(n)s."), {"n": MAX_KEYS})
 NO_READING = Message(N_("Please enter at least one meter with its reading."))
 NO_METER = Message(N_("Please type the meter's code."))
-LOWER = Message(N_("Lower than the last reading (%(reading)s on %(day)s). If the meter was "
-                   "replaced or rolled over, tick the box below and save again."))
 NOT_SHOWN = Message(N_("Please show every notice to the new occupant and tick it."))
 NOT_ARCHIVED = Message(N_("The archive cannot take this person: %(problem)s"))
 NO_STEPS = Message(N_("Please keep at least one step."))
@@ -206,10 +203,9 @@ def _readings(store: Store, form: dict, household: dict, now: datetime,
         raise ValidationError(errors)
     if form.get("confirm_lower") != "yes":
         for row in rows:
-            last = meters.previous(store, row["meter"], row["read_on"])
-            if last is not None and Decimal(row["reading"]) < Decimal(last["reading"]):
-                errors[f"reading_{row['kind']}"] = Message(LOWER.text, {
-                    "reading": last["reading"], "day": last["read_on"]})
+            last = meters.lower_than_previous(store, row)
+            if last is not None:
+                errors[f"reading_{row['kind']}"] = meters.LowerReading(last).errors["reading"]
         if errors:
             raise ValidationError(errors)
     return rows
