@@ -333,19 +333,23 @@ def publish(store: Store, fields: dict, *, actor: dict, now: datetime, tz,
                                    for k, v in exc.errors.items()}) from exc
 
 
+def _listed(store: Store, found: dict, names: dict[str, dict]) -> dict:
+    """``found`` (a letter as stored) with its template's names (``names`` by code), its
+    household (``household_obj``) and ``household_label``, and its ``ticket_number``."""
+    household = store.household(found["household"]) if found["household"] else None
+    ticket = store.ticket(found["ticket"]) if found["ticket"] else None
+    return {**found, "template_names": names.get(found["template"]),
+            "household_obj": household,
+            "household_label": label(household) if household else "",
+            "ticket_number": ticket["number"] if ticket else ""}
+
+
 def letters(store: Store, household: str | None = None) -> list[dict]:
     """Return the letters issued (to ``household``, or all), the newest first, each with
-    its template's names, the household's ``household_label`` and the ticket's
-    ``ticket_number`` where known."""
+    its template's names, its household's ``household_label`` and its ticket's
+    ``ticket_number`` where known (``_listed``)."""
     names = {t["code"]: t for t in templates(store)}
-    result = []
-    for letter in store.letters(household):
-        household_ = store.household(letter["household"]) if letter["household"] else None
-        ticket = store.ticket(letter["ticket"]) if letter["ticket"] else None
-        result.append({**letter, "template_names": names.get(letter["template"]),
-                       "household_label": label(household_) if household_ else "",
-                       "ticket_number": ticket["number"] if ticket else ""})
-    return result
+    return [_listed(store, found, names) for found in store.letters(household)]
 
 
 def letter(store: Store, lid: str) -> dict:
@@ -356,10 +360,4 @@ def letter(store: Store, lid: str) -> dict:
     found = store.letter(lid)
     if found is None:
         raise UnknownLetter(lid)
-    household = store.household(found["household"]) if found["household"] else None
-    ticket = store.ticket(found["ticket"]) if found["ticket"] else None
-    return {**found, "household_obj": household,
-            "household_label": label(household) if household else "",
-            "ticket_number": ticket["number"] if ticket else "",
-            "template_names": next((t for t in templates(store)
-                                    if t["code"] == found["template"]), None)}
+    return _listed(store, found, {t["code"]: t for t in templates(store)})
