@@ -25,16 +25,21 @@ _PREFIX, _SUFFIX = "events-", ".jsonl"
 class EventLog:
     """Append-only JSONL segments with a SHA-256 hash chain. Not thread-safe: the store locks."""
 
-    def __init__(self, folder: Path, site_id: str, segment_bytes: int = SEGMENT_BYTES):
+    def __init__(self, folder: Path, site_id: str | None, segment_bytes: int = SEGMENT_BYTES,
+                 *, read_only: bool = False):
+        """Open the log in ``folder`` for appending: find the last good event, drop a torn
+        tail. ``read_only`` opens it as found, for ``read`` and ``verify`` only (the shell's
+        ``kiosk.snapshot``): nothing created, repaired or written, ``last_seq`` stays 0."""
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.site_id = site_id
         self.segment_bytes = segment_bytes
         self.last_seq = 0
         self.last_hash = GENESIS
         self._file = None
         self._size = 0  # bytes of the current segment that hold whole, written batches
-        self._recover_tail()
+        if not read_only:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._recover_tail()
 
     # -- opening -----------------------------------------------------------------
     def segments(self) -> list[Path]:
@@ -155,13 +160,14 @@ class EventLog:
                     if event["seq"] > after:
                         yield event
 
-    def verify(self) -> list[ChainProblem]:
+    def verify(self, written_through: int = 0) -> list[ChainProblem]:
         """Check every event's seq, hash and link; return the problems found (none = intact).
 
         An unreadable line is reported and checking goes on with the next one; a log that
-        ends before the last event this process wrote reports the missing tail.
+        ends before the last event this process wrote, or before ``written_through`` (what
+        HQ confirmed), reports the missing tail.
         """
-        return verify_chain(self._lines(), self.last_seq)
+        return verify_chain(self._lines(), max(self.last_seq, written_through))
 
     def _lines(self) -> Iterator[tuple[None, dict | str]]:
         """Yield every whole line as ``(None, event)``, or why it is unreadable."""

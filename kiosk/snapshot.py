@@ -12,11 +12,11 @@ are read from ``staff.json``, which the server replaces whole (never half writte
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from sync.events import GENESIS, ChainProblem
+from sync.events import ChainProblem
+from sync.state import load_state
 
 from .eventlog import EventLog
 from .jsonstorage import AtomicJSONStorage, CorruptFile
@@ -31,25 +31,6 @@ class Unreadable(Exception):
     """The folder holds no kiosk data, or its event log cannot be folded (see verify)."""
 
 
-class ReadOnlyLog(EventLog):
-    """An event log opened for reading only: no recovery of its tail, no writes."""
-
-    def __init__(self, folder: Path, written_through: int = 0):  # noqa: super() would repair
-        self.folder = Path(folder)
-        self.site_id = None
-        self.last_seq, self.last_hash = written_through, GENESIS
-        self._file = None
-
-
-def acked_through(data_dir: Path) -> int:
-    """Return the highest seq HQ confirmed, so the log must reach at least that far."""
-    try:
-        acked = json.loads((data_dir / "sync.json").read_text()).get("acked_through")
-    except (OSError, ValueError, AttributeError):
-        return 0
-    return acked if isinstance(acked, int) else 0
-
-
 class Snapshot:
     """The site's places, staff and log as they are now, read once without the lock."""
 
@@ -57,7 +38,7 @@ class Snapshot:
         self.folder = Path(folder)
         if not (self.folder / "log").is_dir():
             raise Unreadable(f"no kiosk data in {self.folder} (no event log)")
-        self.log = ReadOnlyLog(self.folder / "log", acked_through(self.folder))
+        self.log = EventLog(self.folder / "log", None, read_only=True)
         self._locations: Locations | None = None
 
     def _folded(self) -> Locations:
@@ -92,4 +73,4 @@ class Snapshot:
         at least what HQ confirmed (``data/sync.json``)."""
         count = sum(1 for path in self.log.segments()
                     for _ in path.read_bytes().split(b"\n")[:-1])
-        return count, self.log.verify()
+        return count, self.log.verify(load_state(self.folder)[0].acked_through)
