@@ -38,7 +38,7 @@ from .messages import (
     SITE_MISMATCH,
     UNKNOWN,
 )
-from .state import Mark, Settings, load_state, save_state
+from .state import Mark, Settings, describe, load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,11 @@ class SyncWorker:
     @property
     def running(self) -> bool:
         return bool(self._thread and self._thread.is_alive())
+
+    @property
+    def waiting(self) -> int:
+        """How many events of the log HQ has not confirmed yet."""
+        return max(0, self.store.last_seq - self.mark.acked_through)
 
     def configure(self, settings: Settings) -> None:
         """Use new settings (saved from the console): clear the alarm, start, try at once."""
@@ -220,7 +225,6 @@ class SyncWorker:
         if reply.status == 422:  # permanent: the event is what it is in our log
             alarm = _msg(MALFORMED, seq=bad if bad is not None else request.first_seq,
                          detail=str(answer.get("error") or "")[:300])
-            log.error("sync alarm: %s", alarm["text"] % alarm["params"])
             if bad is not None and bad > request.first_seq:
                 delay = 0.0  # send what precedes it at once; the alarm stays until then
             else:
@@ -228,7 +232,6 @@ class SyncWorker:
         elif reply.status == 409 or bad is not None:
             alarm = _msg(ALARMS[409], seq=bad if bad is not None else request.first_seq)
             hold, delay = True, self.alarm_retry
-            log.error("sync alarm: %s", alarm["text"] % alarm["params"])
         elif new.acked_through >= self.store.last_seq:
             delay = self.idle_wait
         elif progress:
@@ -236,6 +239,8 @@ class SyncWorker:
         else:  # HQ took nothing: do not spin
             failures = self.failures + 1
             delay = self.backoff_delay(failures)
+        if alarm is not None:
+            log.error("sync alarm: %s", describe(alarm))
         with self._guard:
             info = {**self._info, "online": True,
                     "last_success": _iso(now) if alarm is None else self._info["last_success"],
@@ -279,8 +284,8 @@ class SyncWorker:
         """Log that HQ cannot be reached: a warning when it starts, then a line at most
         every OUTAGE_LOG_EVERY seconds while it lasts."""
         self._outage_tries += 1
-        waiting = max(0, self.store.last_seq - self.mark.acked_through)
-        reason = problem["text"] % problem["params"]
+        waiting = self.waiting
+        reason = describe(problem)
         if self.unreachable_since is None:
             self.unreachable_since = self._outage_logged = now
             log.warning("HQ unreachable: %s Next try in %.0f s; %d events waiting",
@@ -297,11 +302,11 @@ class SyncWorker:
             return
         log.warning("HQ reachable again after %.0f s and %d tries: %d events to send now",
                     now - self.unreachable_since, self._outage_tries,
-                    max(0, self.store.last_seq - self.mark.acked_through))
+                    self.waiting)
         self.unreachable_since, self._outage_tries = None, 0
 
     def _alarm(self, now: float, alarm: dict, online: bool | None = None) -> float:
-        log.error("sync alarm: %s", alarm["text"] % alarm["params"])
+        log.error("sync alarm: %s", describe(alarm))
         fields = {"alarm": alarm} if online is None else {"alarm": alarm, "online": online}
         return self._record(now, self.alarm_retry, hold=True, **fields)
 
@@ -338,4 +343,4 @@ class SyncWorker:
         return {**info, **self.settings.public(), "configured": self.settings.configured,
                 "running": self.running, "hq_epoch": self.mark.hq_epoch,
                 "acked_through": self.mark.acked_through,
-                "waiting": max(0, self.store.last_seq - self.mark.acked_through)}
+                "waiting": self.waiting}
