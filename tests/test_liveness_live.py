@@ -17,7 +17,7 @@ from crash_submitter import CSRF, Session
 from sync_harness import (HQ, ROOT, Kiosk, add_site_api, base_env, fill, hq_last, submit,
                           wait_until)
 
-from kiosk.store import Store
+from sync.state import read_last_seq
 
 ADMIN, ADMIN_PIN = "Zhao Min", "246810"
 #: the backoff a kiosk runs with by default (instead of the harness's FAST_SYNC)
@@ -26,14 +26,6 @@ PROBE = {"KIOSK_SYNC_IDLE_PROBE": "2"}
 BACKLOG = 150  # events in the stopped kiosk's log; HQ stores its first batch of 100
 CATCH_UP = 30.0  # seconds from HQ's return to the queue stored there
 OUTAGE = 25.0  # seconds HQ is down: the old backoff (10 min cap) was far past 30 s by then
-
-
-def last_seq(folder, site_id: str) -> int:
-    store = Store(folder, site_id=site_id)
-    try:
-        return store.last_seq
-    finally:
-        store.close()
 
 
 def badges(port: int) -> dict[str, tuple[str, str]]:
@@ -78,7 +70,7 @@ def test_hq_tells_a_live_desk_from_a_stopped_one_and_a_queue_arrives_soon_after_
         b.start(wait=False, FRONTDESK_FAILPOINT="kiosk:answer_received", **PROBE)
         assert b.wait_exit(30) == -9, b.tail()
         assert hq_last(hq.data, "south") == 100
-        top_b = last_seq(b.data, "south")  # the backlog and what B wrote as it started
+        top_b = read_last_seq(b.data)  # the backlog and what B wrote as it started
         a.start(**PROBE)
         a.wait_drained()
         seen = wait_until(lambda: badges(hq.port), 10)

@@ -1,17 +1,24 @@
 """Steps of the visitor's flow for the browser tests, written the way a visitor acts:
-tap a tile, tap a place, type, tap "next". Texts are the Chinese default UI."""
+tap a tile, tap a place, type, tap "next". Texts are the Chinese default UI. And what the
+staff flows share: signing in on the way to a page, waiting for htmx to settle, the
+phone's width, screenshots, a PDF's pages and the tools that read them."""
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Page, expect
 
 PHONE_NUMBER = "13812345678"
 MASKED_PHONE = "*******5678"
 SKIP_PLACE = "不涉及具体地点"
+#: Where the browser tests leave their screenshots and printed pages.
+SHOTS = Path("/tmp/shots")
 
 
 @dataclass(frozen=True)
@@ -92,3 +99,48 @@ def report(page: Page, cat: Cat, place: str | None = "DEMO-LIB",
     number = page.locator("#ticket-number")
     expect(number).to_have_text(number_pattern(cat.letter))
     return number.inner_text().strip()
+
+
+# -- what the staff flows share ------------------------------------------------------------
+def settled(page: Page) -> None:
+    """Wait until htmx has settled the page (no request, swap or settle under way): a
+    page a boosted link or a swap brought takes typing only then."""
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
+def sign_in_as(page: Page, server, name: str, pin: str, path: str) -> None:
+    """Open the staff page ``path``; sign in as ``name`` on the way and land on it. The
+    fields are found by their names, so it holds in any language."""
+    page.goto(server.url + path)
+    page.locator("input[name=name]").fill(name)
+    page.locator("input[name=pin]").fill(pin)
+    page.locator("form[action*='login'] button[type=submit]").click()
+    expect(page).to_have_url(server.url + path)
+
+
+def narrow_enough(page: Page) -> None:
+    """The page keeps to a 390px phone's width (nothing scrolls sideways)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{page.url} is {width}px wide on a 390px phone"
+
+
+def shot(page: Page, name: str) -> None:
+    """Save the whole page as ``SHOTS/<name>.png``. The caret is left as it is: hiding it
+    would take an inline style, which the CSP refuses."""
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, caret="initial")
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Count the page objects of a PDF (``/Type /Page``, not the ``/Pages`` tree)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+
+
+def tool(name: str, package: str = "poppler-utils") -> str:
+    """Return the path of a command the test needs, or fail saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is missing: install Debian's {package} "
+                    f"(apt-get install -y {package}); .ci/run installs it on CI")
+    return path

@@ -10,9 +10,10 @@ either language.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
+from e2e_flow import settled, shot, sign_in_as
 
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
 MANAGER, MANAGER_PIN = "周敏", "1357"
@@ -21,20 +22,6 @@ CSV = ("\ufeff楼栋,房号,面积,姓名,电话,身份\n"
        "3号楼,1202,96.5,陈静,13812345678,业主\n"
        "3号楼,1202,,陈小明,13987650000,学生\n"
        "5号楼,101,,刘强,13700001111,租户\n")
-SHOTS = Path("/tmp/shots")
-
-
-def sign_in(page: Page, server, name: str, pin: str, path: str) -> None:
-    page.goto(server.url + path)
-    page.locator("input[name=name]").fill(name)
-    page.locator("input[name=pin]").fill(pin)
-    page.locator("form[action*='login'] button[type=submit]").click()
-    expect(page).to_have_url(server.url + path)
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"archive-{name}.png"), full_page=True)
 
 
 def test_a_phone_call_finds_the_household_from_four_digits_and_lands_on_its_page(
@@ -46,20 +33,19 @@ def test_a_phone_call_finds_the_household_from_four_digits_and_lands_on_its_page
     archive = tmp_path / "档案.csv"
     archive.write_text(CSV, encoding="utf-8")
 
-    sign_in(page, server, MANAGER, MANAGER_PIN, "/staff/households")
+    sign_in_as(page, server, MANAGER, MANAGER_PIN, "/staff/households")
     page.set_input_files("#archive-file", str(archive))
     page.locator("form[action$='/households/import'] button[type=submit]").click()
     expect(page.locator("p.notice")).to_contain_text("档案.csv")
-    shot(page, "index-tablet")
+    shot(page, "archive-index-tablet")
     page.context.clear_cookies()  # the manager leaves; the receptionist signs in
 
-    sign_in(page, server, DESK, DESK_PIN, "/staff/record/phone")
-    page.wait_for_function("() => !document.querySelector("
-                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
+    sign_in_as(page, server, DESK, DESK_PIN, "/staff/record/phone")
+    settled(page)
     page.fill("input[name=household_q]", "5678")
     choice = page.locator("#household-found button").first
     expect(choice).to_contain_text("3号楼 1202")
-    shot(page, "picker-tablet")
+    shot(page, "archive-picker-tablet")
     choice.click()
     picker = page.locator("#household-picker")
     expect(picker.locator("input[name=household]")).to_have_count(1)
@@ -74,19 +60,18 @@ def test_a_phone_call_finds_the_household_from_four_digits_and_lands_on_its_page
     expect(page.locator("#tickets")).to_contain_text(number)
     expect(page.locator("#people")).to_contain_text("13987650000")
     expect(page.locator("body")).not_to_contain_text("96.5")  # the area: managers only
-    shot(page, "household-tablet")
+    shot(page, "archive-household-tablet")
     [ticket] = server.store.open_tickets()
     assert ticket["household"] == page.url.rsplit("/", 1)[1]
 
     phone = open_phone(server.url)
-    sign_in(phone, server, DESK, DESK_PIN, page.url.removeprefix(server.url))
+    sign_in_as(phone, server, DESK, DESK_PIN, page.url.removeprefix(server.url))
     expect(phone.locator("#tickets")).to_contain_text(number)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the household page is {width}px wide on a 390px phone"
-    shot(phone, "household-phone")
+    shot(phone, "archive-household-phone")
     phone.goto(server.url + "/staff/record/phone")
-    phone.wait_for_function("() => !document.querySelector("
-                            "'.htmx-request, .htmx-swapping, .htmx-settling')")
+    settled(phone)
     phone.fill("input[name=household_q]", "1111")
     expect(phone.locator("#household-found button").first).to_contain_text("5号楼 101")
-    shot(phone, "picker-phone")
+    shot(phone, "archive-picker-phone")

@@ -13,24 +13,11 @@ from datetime import datetime, timezone
 
 from playwright.sync_api import Page, expect
 
+from e2e_flow import narrow_enough, settled, shot, sign_in_as
 from kiosk.households import service as households
 
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
 MANAGER, DESK, PIN = "刘经理", "王芳", "2468"
-SHOTS = "/tmp/shots"
-
-
-def sign_in(page: Page, server, name: str, path: str) -> None:
-    page.goto(server.url + path)
-    page.locator("input[name=name]").fill(name)
-    page.locator("input[name=pin]").fill(PIN)
-    page.locator("form[action*='login'] button[type=submit]").click()
-    expect(page).to_have_url(server.url + path)
-
-
-def narrow_enough(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"{page.url} is {width}px wide on a 390px phone"
 
 
 def save_standard(page: Page, rate: str, valid_from: str) -> None:
@@ -48,8 +35,7 @@ def save_standard(page: Page, rate: str, valid_from: str) -> None:
 def compute(page: Page, **period) -> None:
     form = page.locator("#compute")
     if form.locator("input[name=household]").count() == 0:
-        page.wait_for_function("() => !document.querySelector("
-                               "'.htmx-request, .htmx-swapping, .htmx-settling')")
+        settled(page)
         page.fill("input[name=household_q]", "5678")
         page.locator("#household-found button").first.click()
         expect(form.locator("input[name=household]")).to_have_count(1)
@@ -74,30 +60,30 @@ def test_a_fee_computed_then_explained_again_after_the_standard_changed(
                                    "name_0": "李强", "phone_0": "13812345678",
                                    "relation_0": "owner"}, 1, actor=SIGNER, now=now)
 
-    sign_in(page, server, MANAGER, "/staff/fees")
+    sign_in_as(page, server, MANAGER, PIN, "/staff/fees")
     save_standard(page, "2.80", "2026-01-01")
     page.context.clear_cookies()  # the manager leaves; the receptionist signs in
 
-    sign_in(page, server, DESK, "/staff/fees")
+    sign_in_as(page, server, DESK, PIN, "/staff/fees")
     expect(page.locator("#standard")).to_have_count(0)  # the desk does not edit standards
     compute(page, month="2026-11")
     result = page.locator("#result")
     expect(result).to_contain_text("89.50 m² × 2.80")
     expect(result).to_contain_text("= 250.60")
-    page.screenshot(path=f"{SHOTS}/fees-computed-tablet.png", full_page=True)
+    shot(page, "fees-computed-tablet")
     page.context.clear_cookies()
 
-    sign_in(page, server, MANAGER, "/staff/fees")
+    sign_in_as(page, server, MANAGER, PIN, "/staff/fees")
     page.locator("#item-management ~ p a.button").first.click()  # change: a new version
     expect(page.locator("#rate")).to_have_value("2.80")
     page.fill("#rate", "3.10")
     page.fill("#valid_from", "2026-12-01")
     page.locator("#standard button[type=submit]").click()
     expect(page.locator(".fee-versions tbody tr")).to_have_count(2)  # the old version stays
-    page.screenshot(path=f"{SHOTS}/fees-manager-tablet.png", full_page=True)
+    shot(page, "fees-manager-tablet")
     page.context.clear_cookies()
 
-    sign_in(page, server, DESK, "/staff/fees")
+    sign_in_as(page, server, DESK, PIN, "/staff/fees")
     compute(page, month="2026-11")  # the same computation: the standard of November
     expect(result).to_contain_text("89.50 m² × 2.80")
     expect(result).to_contain_text("= 250.60")
@@ -112,14 +98,14 @@ def test_a_fee_computed_then_explained_again_after_the_standard_changed(
     expect(result).to_contain_text("15/31")
     expect(result).to_contain_text("= 134.25")
     expect(result.locator(".fee-total")).to_contain_text("259.55")
-    page.screenshot(path=f"{SHOTS}/fees-split-tablet.png", full_page=True)
+    shot(page, "fees-split-tablet")
     assert [e["data"]["rate"] for e in server.store.events_after(0)
             if e["type"] == "fee_standard_saved"] == ["2.80", "3.10"]
 
     phone = open_phone(server.url)
-    sign_in(phone, server, DESK, "/staff/fees")
+    sign_in_as(phone, server, DESK, PIN, "/staff/fees")
     narrow_enough(phone)
     compute(phone, start="2026-11-16", end="2026-12-15")
     expect(phone.locator("#result .fee-part")).to_have_count(2)
     narrow_enough(phone)
-    phone.screenshot(path=f"{SHOTS}/fees-phone.png", full_page=True)
+    shot(phone, "fees-phone")

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from playwright.sync_api import Page, expect
 
+from e2e_flow import sign_in_as
 from kiosk.tickets import actions
 
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
@@ -33,18 +34,10 @@ def staffed_kiosk(make_server):
     return server, emergency["number"]
 
 
-def sign_in(page: Page, server, name: str, pin: str, path: str) -> None:
-    page.goto(server.url + path)
-    page.locator("input[name=name]").fill(name)
-    page.locator("input[name=pin]").fill(pin)
-    page.locator("form[action*='login'] button[type=submit]").click()
-    expect(page).to_have_url(server.url + path)
-
-
 def test_the_incoming_receptionist_acknowledges_the_handover_with_their_own_pin(
         page: Page, make_server, requests_seen, page_errors):
     server, number = staffed_kiosk(make_server)
-    sign_in(page, server, OUT, OUT_PIN, "/staff/handover")
+    sign_in_as(page, server, OUT, OUT_PIN, "/staff/handover")
     prepared = page.locator("#prepare")
     expect(prepared).to_contain_text(number)  # the emergency nobody acknowledged
     page.select_option("#to", IN)
@@ -87,7 +80,7 @@ def test_the_diary_is_written_and_printed_at_phone_width(
         make_server, open_phone):
     server, _ = staffed_kiosk(make_server)
     page = open_phone(server.url)
-    sign_in(page, server, OUT, OUT_PIN, "/staff/more")
+    sign_in_as(page, server, OUT, OUT_PIN, "/staff/more")
     page.get_by_role("link", name="工作日记").click()  # boosted: htmx runs no script tag
     expect(page).to_have_url(server.url + "/staff/diary")
     page.fill("#text", "电梯年检完成。")

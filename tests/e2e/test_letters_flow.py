@@ -10,36 +10,19 @@ size, and the printed letter as PDF and PNG, go to /tmp/shots.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
-import pytest
 from helpers import Clock
 from playwright.sync_api import Page, expect
 
 from conftest import PHONE
+from e2e_flow import SHOTS, shot, sign_in_as, tool
 from kiosk.households import service as households
 from kiosk.tickets import actions
 from kiosk.tickets import service as tickets
 
 NAME, PIN = "李娜", "2468"
 MANAGER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
-SHOTS = Path("/tmp/shots")
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    # caret="initial": hiding the caret would take an inline style, which the CSP refuses
-    page.screenshot(path=str(SHOTS / f"letters-{name}.png"), full_page=True, caret="initial")
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is missing: install Debian's poppler-utils "
-                    "(apt-get install -y poppler-utils); .ci/run installs it on CI")
-    return path
 
 
 def kiosk(make_server):
@@ -65,18 +48,10 @@ def kiosk(make_server):
     return server, household, store.ticket(ticket["id"])
 
 
-def sign_in(page: Page, server, path: str) -> None:
-    page.goto(server.url + path)
-    page.locator("input[name=name]").fill(NAME)
-    page.locator("input[name=pin]").fill(PIN)
-    page.locator("form[action*='login'] button[type=submit]").click()
-    expect(page).to_have_url(server.url + path)
-
-
 def test_a_letter_from_a_ticket_edited_issued_printed_and_on_the_household_page(
         page: Page, browser, make_server, requests_seen, page_errors):
     server, household, ticket = kiosk(make_server)
-    sign_in(page, server, f"/staff/t/{ticket['id']}")
+    sign_in_as(page, server, NAME, PIN, f"/staff/t/{ticket['id']}")
     page.locator("#write-letter").click()
     expect(page.locator("#template-choice")).to_have_value("maintenance_notice")
     body = page.locator("#body")
@@ -84,7 +59,7 @@ def test_a_letter_from_a_ticket_edited_issued_printed_and_on_the_household_page(
     for filled in (ticket["number"], "厨房水管漏水", "已更换水管接头"):
         expect(body).to_contain_text(filled)
     expect(page.locator("#letter-missing")).to_have_count(0)
-    shot(page, "write-tablet")
+    shot(page, "letters-write-tablet")
 
     body.fill(body.input_value() + "\n\n如仍有问题，请随时与前台联系。")
     page.locator("#subject").fill("维修完成通知")
@@ -96,7 +71,7 @@ def test_a_letter_from_a_ticket_edited_issued_printed_and_on_the_household_page(
     assert event["data"]["body"].endswith("如仍有问题，请随时与前台联系。")
     expect(page.locator("#paper-title")).to_have_text("维修完成通知")
     expect(page.locator("#letter-to")).to_contain_text("3号楼 101 · 王芳")
-    shot(page, "print-tablet")
+    shot(page, "letters-print-tablet")
 
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     path = SHOTS / "letters-letter.pdf"
@@ -116,23 +91,23 @@ def test_a_letter_from_a_ticket_edited_issued_printed_and_on_the_household_page(
     letters = page.locator("#letters")
     expect(letters).to_contain_text("维修完成通知")
     expect(letters).to_contain_text(NAME)
-    shot(page, "household-tablet")
+    shot(page, "letters-household-tablet")
     page.goto(server.url + "/staff/letters")
     expect(page.locator("#issued")).to_contain_text("维修完成通知")
-    shot(page, "index-tablet")
+    shot(page, "letters-index-tablet")
 
 
 def test_the_write_page_at_phone_size(browser, make_server, requests_seen):
     server, household, ticket = kiosk(make_server)
     phone = browser.new_context(**PHONE, base_url=server.url).new_page()
-    sign_in(phone, server, "/staff/letters")
+    sign_in_as(phone, server, NAME, PIN, "/staff/letters")
     phone.goto(f"{server.url}/staff/letters/write?template=arrears_reminder"
                f"&household={household['id']}")
     expect(phone.locator("#letter-missing")).to_contain_text("{欠费起始}")
     expect(phone.locator("#body")).to_have_value(re.compile("3号楼101自{欠费起始}起"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone, "write-phone")
+    shot(phone, "letters-write-phone")
     phone.locator("#letter-form button.primary").click()  # the field is still to fill
     expect(phone.locator("#body-error")).to_be_visible()
-    shot(phone, "write-phone-refused")
+    shot(phone, "letters-write-phone-refused")
     phone.context.close()

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta, timezone
 
 from playwright.sync_api import Page, expect
 
+from e2e_flow import narrow_enough, shot, sign_in_as
+
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
 FIXER, MANAGER, DESK, PIN = "张师傅", "刘经理", "王芳", "2468"
 CSV = "楼栋,房号,姓名,欠费起始,金额\n3号楼,101,李强,2026-03,1280.50\n3号楼,102,赵敏,2026-06,\n"
-SHOTS = "/tmp/shots"
 
 
 def staffed_kiosk(make_server):
@@ -26,23 +27,10 @@ def staffed_kiosk(make_server):
     return server
 
 
-def sign_in(page: Page, server, name: str, path: str) -> None:
-    page.goto(server.url + path)
-    page.locator("input[name=name]").fill(name)
-    page.locator("input[name=pin]").fill(PIN)
-    page.locator("form[action*='login'] button[type=submit]").click()
-    expect(page).to_have_url(server.url + path)
-
-
-def narrow_enough(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"{page.url} is {width}px wide on a 390px phone"
-
-
 def test_a_lower_reading_needs_the_tick(page: Page, make_server, requests_seen, page_errors,
                                         open_phone):
     server = staffed_kiosk(make_server)
-    sign_in(page, server, FIXER, "/staff/meters")
+    sign_in_as(page, server, FIXER, PIN, "/staff/meters")
     form = page.locator("#read")
     page.fill("#meter", "W-3-101")
     page.select_option("#kind", "water")
@@ -64,12 +52,12 @@ def test_a_lower_reading_needs_the_tick(page: Page, make_server, requests_seen, 
     form.locator("button[type=submit]").click()
     expect(page.locator("#reading-error")).to_have_count(0)
     expect(readings.locator(".badge")).to_have_count(1)
-    page.screenshot(path=f"{SHOTS}/meters-tablet.png", full_page=True)
+    shot(page, "meters-tablet")
     assert [e["data"]["reading"] for e in server.store.events_after(0)
             if e["type"] == "meter_read"] == ["1234.5", "12"]
 
     phone = open_phone(server.url)
-    sign_in(phone, server, FIXER, "/staff/meters")
+    sign_in_as(phone, server, FIXER, PIN, "/staff/meters")
     narrow_enough(phone)
     phone.fill("#meter", "W-3-101")
     phone.select_option("#kind", "water")
@@ -78,13 +66,13 @@ def test_a_lower_reading_needs_the_tick(page: Page, make_server, requests_seen, 
     expect(phone.locator("#lower-confirm")).to_be_visible()
     narrow_enough(phone)
     # a screenshot leaves style attributes that the next boosted swap would copy: last
-    phone.screenshot(path=f"{SHOTS}/meters-lower-phone.png", full_page=True)
+    shot(phone, "meters-lower-phone")
 
 
 def test_a_manager_imports_arrears_and_a_receptionist_records_a_contact(
         page: Page, make_server, requests_seen, page_errors, open_phone, tmp_path):
     server = staffed_kiosk(make_server)
-    sign_in(page, server, MANAGER, "/staff/arrears")
+    sign_in_as(page, server, MANAGER, PIN, "/staff/arrears")
     csv_file = tmp_path / "arrears.csv"
     csv_file.write_text(CSV, encoding="utf-8")
     page.set_input_files("#csv-file", str(csv_file))
@@ -92,10 +80,10 @@ def test_a_manager_imports_arrears_and_a_receptionist_records_a_contact(
     listing = page.locator("#arrears-list")
     expect(listing).to_contain_text("李强")
     expect(listing).to_contain_text("1280.50")
-    page.screenshot(path=f"{SHOTS}/arrears-manager-tablet.png", full_page=True)
+    shot(page, "arrears-manager-tablet")
     page.context.clear_cookies()
 
-    sign_in(page, server, DESK, "/staff/arrears")
+    sign_in_as(page, server, DESK, PIN, "/staff/arrears")
     expect(listing).to_contain_text("李强")
     expect(listing).not_to_contain_text("1280")
     listing.locator("tr", has_text="李强").get_by_role("link").click()
@@ -106,16 +94,16 @@ def test_a_manager_imports_arrears_and_a_receptionist_records_a_contact(
     expect(page.locator("#contacts")).to_contain_text("业主说月底前交清。")
     expect(page.locator("#contacts")).to_contain_text(DESK)
     expect(page.locator("main")).not_to_contain_text("1280")
-    page.screenshot(path=f"{SHOTS}/arrears-contact-tablet.png", full_page=True)
+    shot(page, "arrears-contact-tablet")
     contact_url = page.url
     page.goto(server.url + "/staff/arrears")
     expect(listing).to_contain_text("2099-12-31")
 
     phone = open_phone(server.url)
-    sign_in(phone, server, DESK, "/staff/arrears")
+    sign_in_as(phone, server, DESK, PIN, "/staff/arrears")
     narrow_enough(phone)
-    phone.screenshot(path=f"{SHOTS}/arrears-phone.png", full_page=True)
+    shot(phone, "arrears-phone")
     phone.goto(contact_url)  # the household's contacts
     expect(phone.locator("#contacts")).to_contain_text("业主说月底前交清。")
     narrow_enough(phone)
-    phone.screenshot(path=f"{SHOTS}/arrears-contact-phone.png", full_page=True)
+    shot(phone, "arrears-contact-phone")

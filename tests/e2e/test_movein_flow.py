@@ -10,28 +10,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from helpers import Clock
 from playwright.sync_api import Page, expect
 
 from conftest import PHONE
+from e2e_flow import SHOTS, pdf_pages, settled, shot
 from kiosk.households import household_id
 from kiosk.households import service as households
 
 NAME, PIN = "王芳", "2468"
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
-SHOTS = Path("/tmp/shots")
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"movein-{name}.png"), full_page=True, caret="initial")
-
-
-def pdf_pages(pdf: bytes) -> int:
-    """Count the page objects of a PDF (``/Type /Page``, not the ``/Pages`` tree)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
 
 def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_server,
@@ -52,15 +41,14 @@ def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_se
     expect(page).to_have_url(server.url + "/staff/movein")
 
     start = page.locator("#start form")
-    page.wait_for_function("() => !document.querySelector("
-                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
+    settled(page)
     start.locator("input[name=household_q]").fill("1201")
     page.locator("#household-found button, #household-found a").first.click()
     expect(start.locator("input[name=household]")).to_have_value(hid)
     start.locator("#name").fill("陈新")
     start.locator("#phone").fill("13912345678")
     start.locator("#relation").select_option("tenant")
-    shot(page, "start-tablet")
+    shot(page, "movein-start-tablet")
     start.locator("button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/staff/movein/\w+$"))
     movein_url = page.url
@@ -82,7 +70,7 @@ def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_se
     expect(page.locator("#key_count_1-error")).to_be_visible()
     expect(page.locator("#key_count_0")).to_have_value("2")
     expect(page.locator("#key_item_0")).to_have_value("入户门钥匙")
-    shot(page, "keys-error-tablet")
+    shot(page, "movein-keys-error-tablet")
     page.locator("#key_count_1").fill("1")
     done_step()
     expect(page.locator("#step-keys")).to_contain_text("入户门钥匙 × 2")
@@ -100,12 +88,12 @@ def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_se
         f.locator("#reading_electricity").fill("3021")
     done_step(readings)
     expect(page.locator("#name")).to_have_value("陈新")
-    shot(page, "contact-tablet")
+    shot(page, "movein-contact-tablet")
     done_step()
     done_step()  # no notice is valid: the step just confirms
     expect(page.locator(".movein-done")).to_have_count(6)
     expect(page.locator(".movein-next")).to_have_count(0)
-    shot(page, "done-tablet")
+    shot(page, "movein-done-tablet")
 
     # the keys in the item register, the readings in the meter readings
     page.goto(server.url + "/staff/items")
@@ -122,7 +110,7 @@ def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_se
     # the printed record: one A4 page
     page.goto(movein_url + "/record")
     expect(page.locator(".paper")).to_contain_text("3栋 1201")
-    shot(page, "record-tablet")
+    shot(page, "movein-record-tablet")
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     assert pdf_pages(pdf) == 1, f"the record prints on {pdf_pages(pdf)} pages"
     SHOTS.mkdir(exist_ok=True)
@@ -141,6 +129,6 @@ def test_a_move_in_from_start_to_the_printed_record(page: Page, browser, make_se
     for path, name in ((movein_url, "checklist-phone"), (server.url + "/staff/movein",
                                                          "index-phone")):
         phone.goto(path)
-        shot(phone, name)
+        shot(phone, f"movein-{name}")
     phone.close()
     assert page_errors == []

@@ -13,33 +13,15 @@ import re
 import shutil
 import subprocess
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from helpers import Clock
 from playwright.sync_api import Page, expect
 
+from e2e_flow import SHOTS, pdf_pages, shot, sign_in_as
+
 NAME, MANAGER, PIN = "王芳", "赵经理", "2468"
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
-SHOTS = Path("/tmp/shots")
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"plan-{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, server, name: str, path: str) -> None:
-    page.goto(server.url + path)
-    page.get_by_label("您的称呼").fill(name)
-    page.get_by_label("密码").fill(PIN)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(server.url + path)
-
-
-def pdf_pages(pdf: bytes) -> int:
-    """Count the page objects of a PDF (``/Type /Page``, not the ``/Pages`` tree)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
 
 def test_a_task_carried_over_with_its_reason_slips_and_prints_on_one_page(
@@ -50,7 +32,7 @@ def test_a_task_carried_over_with_its_reason_slips_and_prints_on_one_page(
     for name, role in ((NAME, "receptionist"), (MANAGER, "manager")):
         directory.add(name, role, PIN, actor=SIGNER, now=clock())
     # the receptionist adds a one-off task for Tuesday 12-01, assigned to herself
-    sign_in(page, server, NAME, "/staff/plan/new")
+    sign_in_as(page, server, NAME, PIN, "/staff/plan/new")
     page.locator("#title").fill("3号楼催费通知")
     page.locator("#kind").select_option("fee_reminder")
     page.locator("#assignee").select_option(NAME)
@@ -68,19 +50,19 @@ def test_a_task_carried_over_with_its_reason_slips_and_prints_on_one_page(
     page.locator("#assignee").select_option(MANAGER)
     page.locator("input[name=repeat][value=week]").check()
     page.locator("#weekday").select_option("0")
-    shot(page, "form")
+    shot(page, "plan-form")
     page.locator("form.form button.primary").click()
     for monday in ("2026-11-30", "2026-12-07", "2026-12-14", "2026-12-21"):
         expect(page.locator(f"#day-{monday} .plan-entry")).to_contain_text("周一抄表")
     expect(page.locator("#day-2026-11-23 .plan-entry")).to_have_count(0)  # saved after it
-    shot(page, "tablet")
+    shot(page, "plan-tablet")
     # carried over: refused without a reason, what was typed kept
     day.locator(".plan-entry").click()
     page.locator("#to").fill("2026-12-03")
     page.locator("form.form button.big").click()
     expect(page.locator("#reason-error")).to_be_visible()
     expect(page.locator("#to")).to_have_value("2026-12-03")
-    shot(page, "carry-error")
+    shot(page, "plan-carry-error")
     page.locator("#reason").fill("通知单还没印好")
     page.locator("form.form button.big").click()
     expect(page).to_have_url(re.compile(r"/staff/plan(#day-2026-12-03)?$"))
@@ -91,7 +73,7 @@ def test_a_task_carried_over_with_its_reason_slips_and_prints_on_one_page(
     expect(page.locator("#day-2026-12-01 .plan-entry")).to_have_count(0)
     expect(page.locator("#day-2026-12-01 .plan-moved")).to_contain_text("2026-12-03")
     expect(page.get_by_role("link", name=re.compile("漏办|What slipped"))).to_have_count(0)
-    shot(page, "carried")
+    shot(page, "plan-carried")
 
     # the plan printed: one A4 landscape page with the five weeks
     page.goto(server.url + "/staff/plan/print")
@@ -109,12 +91,12 @@ def test_a_task_carried_over_with_its_reason_slips_and_prints_on_one_page(
                           text=True, check=True, timeout=30).stdout
     width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", size).groups())
     assert width > height, "the plan prints in landscape"
-    shot(page, "print-screen")
+    shot(page, "plan-print-screen")
 
     # the manager, five days on (Thursday 12-03 passed, not done): what slipped lists it
     clock.now += timedelta(days=6)  # Friday 12-04
     manager = browser.new_page(viewport={"width": 1280, "height": 800}, has_touch=True)
-    sign_in(manager, server, MANAGER, "/staff/plan")
+    sign_in_as(manager, server, MANAGER, PIN, "/staff/plan")
     manager.get_by_role("link", name=re.compile("漏办|What slipped")).click()
     late, carried = manager.locator("#late"), manager.locator("#carried")
     expect(late).to_contain_text("3号楼催费通知")
@@ -122,14 +104,14 @@ def test_a_task_carried_over_with_its_reason_slips_and_prints_on_one_page(
     expect(carried).to_contain_text("3号楼催费通知")
     expect(carried).to_contain_text("通知单还没印好")
     expect(carried).to_contain_text("2026-12-03")
-    shot(manager, "slipped")
+    shot(manager, "plan-slipped")
 
     # the plan on a phone: only the days with something on, each task a big target
     phone = open_phone(server.url)
-    sign_in(phone, server, NAME, "/staff/plan")
+    sign_in_as(phone, server, NAME, PIN, "/staff/plan")
     entry = phone.locator("#day-2026-12-07 .plan-entry")
     expect(entry).to_contain_text("周一抄表")
     assert entry.bounding_box()["height"] >= 48
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone, "phone")
+    shot(phone, "plan-phone")
     manager.close()

@@ -10,8 +10,6 @@ both, and a test fails, never skips, when one is missing.
 """
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e_flow import pdf_pages, sign_in_as, tool
 from kiosk.tickets import actions, service
 
 NAME, PIN = "王芳", "2468"
@@ -34,26 +33,12 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "device_scale_factor": 2}
 
 
-def tool(name: str, package: str) -> str:
-    """Return the path of a command the test needs, or fail saying how to install it."""
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is missing: install Debian's {package} "
-                    f"(apt-get install -y {package}); .ci/run installs it on CI")
-    return path
-
-
 def decode_qr(png: Path) -> str:
     """Return what the one QR code in ``png`` says."""
     done = subprocess.run([tool("zbarimg", "zbar-tools"), "--raw", "-q", str(png)],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, f"no QR code read in {png}: {done.stderr}"
     return done.stdout.strip()
-
-
-def pdf_pages(pdf: bytes) -> int:
-    """Count the page objects of a PDF (``/Type /Page``, not the ``/Pages`` tree)."""
-    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
 
 def check_printed(page: Page, folder: Path, name: str, number: str, url: str) -> None:
@@ -88,15 +73,6 @@ def kiosk_with_staff(make_server):
     server.people = {role: {"role": role, "id": p["id"], "name": p["name"]}
                      for role, p in people.items()}
     return server
-
-
-def sign_in(page: Page, server, path: str) -> None:
-    """Open a staff page; sign in as the receptionist on the way and land on it."""
-    page.goto(server.url + path)
-    page.get_by_label("您的称呼").fill(NAME)
-    page.get_by_label("密码").fill(PIN)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(server.url + path)
 
 
 def dispatched_repair(server, description: str) -> dict:
@@ -154,7 +130,7 @@ def test_the_work_order_prints_on_one_a4_page_and_one_80mm_roll_with_the_technic
     ticket = dispatched_repair(server, "图书馆二楼阅览室的灯不亮了，靠窗一排全部不亮。")
     order_url = f"{server.url}/staff/orders/{ticket['id']}"
     path = f"/staff/t/{ticket['id']}/work-order"
-    sign_in(page, server, f"/staff/t/{ticket['id']}")
+    sign_in_as(page, server, NAME, PIN, f"/staff/t/{ticket['id']}")
     page.wait_for_load_state()  # htmx boosts the links
     page.locator(f'a[href="{path}"]').click()  # the ticket page's link to its work order
     expect(page).to_have_url(server.url + path)
@@ -207,7 +183,7 @@ def test_every_text_at_its_longest_still_prints_on_one_page_in_either_language(
         complaint = fed_back_complaint(server, words)
         forms += [f"/staff/t/{rid}/work-order?layout=a4", f"/staff/t/{rid}/work-order?layout=80mm",
                   f"/staff/t/{complaint['id']}/complaint-record"]
-    sign_in(page, server, "/staff/")
+    sign_in_as(page, server, NAME, PIN, "/staff/")
     for lang in ("zh_Hans_CN", "en"):
         page.goto(f"{server.url}/lang/{lang}?next=/staff/")
         for path in forms:
@@ -221,7 +197,7 @@ def test_the_complaint_record_prints_every_step_with_its_signer_on_one_a4_page(
         page: Page, make_server, tmp_path, requests_seen, page_errors):
     server = kiosk_with_staff(make_server)
     ticket = fed_back_complaint(server)
-    sign_in(page, server, f"/staff/t/{ticket['id']}/complaint-record")
+    sign_in_as(page, server, NAME, PIN, f"/staff/t/{ticket['id']}/complaint-record")
 
     paper = page.locator("article.paper")
     for text in (ticket["number"], CUSTOMER_PHONE, "保洁排班表显示该区域本周无人负责。",

@@ -13,22 +13,15 @@ import re
 import shutil
 import subprocess
 from datetime import timedelta
-from pathlib import Path
 
 from helpers import Clock
 from playwright.sync_api import Page, expect
 
 from conftest import PHONE
+from e2e_flow import SHOTS, shot, sign_in_as
 
 NAME, PIN = "王芳", "2468"
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
-SHOTS = Path("/tmp/shots")
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    # caret="initial": hiding the caret would take an inline style, which the CSP refuses
-    page.screenshot(path=str(SHOTS / f"registers-{name}.png"), full_page=True, caret="initial")
 
 
 def kiosk(make_server):
@@ -39,18 +32,10 @@ def kiosk(make_server):
     return server, clock
 
 
-def sign_in(page: Page, server, path: str) -> None:
-    page.goto(server.url + path)
-    page.locator("input[name=name]").fill(NAME)
-    page.locator("input[name=pin]").fill(PIN)
-    page.locator("form[action*='login'] button[type=submit]").click()
-    expect(page).to_have_url(server.url + path)
-
-
 def test_a_parcel_from_arrival_to_pickup_with_its_code(page: Page, browser, make_server,
                                                        requests_seen, page_errors):
     server, clock = kiosk(make_server)
-    sign_in(page, server, "/staff/parcels")
+    sign_in_as(page, server, NAME, PIN, "/staff/parcels")
     arrival = page.locator("#arrival form")
     arrival.locator("#recipient").fill("李明")
     arrival.locator("#phone").fill("13812345678")
@@ -61,11 +46,11 @@ def test_a_parcel_from_arrival_to_pickup_with_its_code(page: Page, browser, make
     code_box = page.locator("#pickup-code")
     expect(code_box).to_have_text(re.compile(r"^\d{6}$"))
     code = code_box.inner_text()
-    shot(page, "parcel-tablet")
+    shot(page, "registers-parcel-tablet")
 
     page.get_by_role("link", name=re.compile("80")).click()
     expect(page.locator("#slip-code")).to_have_text(code)
-    shot(page, "slip-screen")
+    shot(page, "registers-slip-screen")
     pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     (SHOTS / "registers-slip.pdf").write_bytes(pdf)
     if shutil.which("pdftoppm"):
@@ -75,10 +60,10 @@ def test_a_parcel_from_arrival_to_pickup_with_its_code(page: Page, browser, make
 
     # an hour later the recipient comes with the code; a mistyped one first
     clock.now += timedelta(minutes=30)
-    sign_in(page, server, "/staff/parcels")
+    sign_in_as(page, server, NAME, PIN, "/staff/parcels")
     row = page.locator(f"tr[data-code='{code}']")
     expect(row).to_contain_text("李明")
-    shot(page, "parcels-tablet")
+    shot(page, "registers-parcels-tablet")
     pickup = page.locator("#pickup form")
     wrong = "000000" if code != "000000" else "111111"
     pickup.locator("#code").fill(wrong)
@@ -89,7 +74,7 @@ def test_a_parcel_from_arrival_to_pickup_with_its_code(page: Page, browser, make
     expect(page.locator("#code")).to_have_value(wrong)
     expect(page.locator("#collected_by")).to_have_value("李明的家人")
     expect(page.locator("input[name=identified_by][value=id_card]")).to_be_checked()
-    shot(page, "pickup-error")
+    shot(page, "registers-pickup-error")
     page.locator("#code").fill(code)
     page.locator("#pickup button[type=submit]").click()
     expect(page.locator("p.notice[role=status]")).to_contain_text("李明的家人")
@@ -99,7 +84,7 @@ def test_a_parcel_from_arrival_to_pickup_with_its_code(page: Page, browser, make
     assert event["data"]["identified_by"] == "id_card"
 
     phone = browser.new_context(**PHONE, base_url=server.url).new_page()
-    sign_in(phone, server, "/staff/parcels")
+    sign_in_as(phone, server, NAME, PIN, "/staff/parcels")
     phone.locator("#arrival #recipient").fill("张华")
     phone.locator("#arrival input[name=kind][value=registered_letter]").check()
     phone.locator("#arrival button[type=submit]").click()
@@ -108,17 +93,17 @@ def test_a_parcel_from_arrival_to_pickup_with_its_code(page: Page, browser, make
     phone.locator("#tracking").fill("XA00001")
     phone.locator("#arrival button[type=submit]").click()
     expect(phone.locator("#pickup-code")).to_have_text(re.compile(r"^\d{6}$"))
-    shot(phone, "parcel-phone")
+    shot(phone, "registers-parcel-phone")
     phone.goto(server.url + "/staff/parcels")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone, "parcels-phone")
+    shot(phone, "registers-parcels-phone")
     phone.context.close()
 
 
 def test_an_item_lent_is_flagged_overdue_when_the_clock_passes_its_due_time(
         page: Page, browser, make_server, requests_seen, page_errors):
     server, clock = kiosk(make_server)
-    sign_in(page, server, "/staff/items")
+    sign_in_as(page, server, NAME, PIN, "/staff/items")
     lend = page.locator("#lend form")
     lend.locator("#item").fill("3号会议室钥匙")
     lend.locator("#to_name").fill("赵工")
@@ -127,20 +112,20 @@ def test_an_item_lent_is_flagged_overdue_when_the_clock_passes_its_due_time(
     row = page.locator("#out tbody tr").first
     expect(row).to_contain_text("3号会议室钥匙")
     expect(row.locator(".overdue")).to_have_count(0)
-    shot(page, "items-tablet")
+    shot(page, "registers-items-tablet")
 
     clock.now += timedelta(hours=2, minutes=5)  # past its due time
-    sign_in(page, server, "/staff/items")
+    sign_in_as(page, server, NAME, PIN, "/staff/items")
     row = page.locator("#out tbody tr").first
     expect(row).to_have_class("due-late")
     expect(row.locator(".overdue")).to_be_visible()
-    shot(page, "items-overdue-tablet")
+    shot(page, "registers-items-overdue-tablet")
 
     phone = browser.new_context(**PHONE, base_url=server.url).new_page()
-    sign_in(phone, server, "/staff/items")
+    sign_in_as(phone, server, NAME, PIN, "/staff/items")
     expect(phone.locator("#out .overdue")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shot(phone, "items-phone")
+    shot(phone, "registers-items-phone")
     phone.context.close()
 
     row.locator("button[type=submit]").click()

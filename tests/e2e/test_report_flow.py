@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e_flow import (CATS, PHONE_NUMBER, SKIP_PLACE, choose_category, choose_place, fill_details,
-                      number_pattern, send, site_mmdd)
+                      number_pattern, send, settled, site_mmdd)
 
 # repair, complaint and emergency are about a place; the others skip it
 PLACE = {"repair": "DEMO-LIB", "complaint": "DEMO-CANTEEN", "emergency": "DEMO-GYM",
@@ -104,8 +104,7 @@ def test_place_search_narrows_the_list(page: Page, page_errors):
     choose_category(page, CATS["repair"])
     expect(page).to_have_url(re.compile(r"/report/place$"))
     # the step came by a boosted swap: type once htmx has taken the new page in hand
-    page.wait_for_function("() => !document.querySelector("
-                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
+    settled(page)
     places = page.locator("#places button")
     expect(places).not_to_have_count(1)
     page.get_by_label("搜索地点").fill("食堂")

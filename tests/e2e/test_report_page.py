@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,16 +22,11 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 from test_reports import PERSON, UNSATISFIED, seed_october
 
+from e2e_flow import tool
+
 SHOTS = Path("/tmp/shots")
 NAME, PIN = "王芳", "2468"
 PERIOD = "2026-10-01 至 2026-10-31"
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is missing: install Debian's poppler-utils")
-    return path
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from playwright.sync_api import Page, expect
 
 from e2e_flow import (CATS, PHONE_NUMBER, choose_category, choose_place, fill_details, report,
-                      send)
+                      send, settled)
 from kiosk.locations import service as places
 from kiosk.qr import qr_svg
 
@@ -42,8 +42,7 @@ def sign_in_here(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("员工登录")
     # the sign-in page came by a boosted link: type only once htmx has settled it (the PIN
     # once went into the name box of a page still being swapped in)
-    page.wait_for_function("() => !document.querySelector("
-                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
+    settled(page)
     page.get_by_label("您的称呼").fill(NAME)
     page.get_by_label("密码").fill(PIN)
     page.get_by_role("button", name="登录", exact=True).click()

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from e2e_flow import settled
+
 SIGNER = {"role": "manager", "id": "st-e2e", "name": "E2E"}
 HOME = "您好！请问有什么可以帮您？"
 
@@ -29,8 +31,7 @@ def sign_in(page: Page, name: str, pin: str) -> None:
     with page.expect_response(lambda r: r.request.method == "POST"
                               and "/staff/login" in r.url):
         page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_function("() => !document.querySelector("
-                           "'.htmx-request, .htmx-swapping, .htmx-settling')")
+    settled(page)
 
 
 def test_first_run_setup_creates_the_manager_and_signs_them_in(page: Page, make_server,
