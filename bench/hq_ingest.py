@@ -17,7 +17,7 @@ production) then SQLite (a fresh ``--data`` folder, WAL, synchronous=FULL):
    only writes prepared bytes and reads answers, so it leaves the 2 cores to HQ;
 4. checks every answer (200, ``acked_through`` = the batch's last seq, every result
    ``stored``), then every site's chain through the store: all its events, seq 1..n,
-   ``hq.ingest.verify_site_chain`` clean.
+   ``hq.chain.verify_site_chain`` clean.
 
 Prints, per backend, events/s, batch latency p50/p99, the CPU of the HQ process (and of
 PostgreSQL's processes), what limits the rate, and last
@@ -42,9 +42,6 @@ import http.client  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -56,9 +53,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import _hq_sites  # noqa: E402
+from _hq_server import HOST, start_hq, stop  # noqa: E402
 from _history import percentile  # noqa: E402
 
-HOST = "127.0.0.1"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -143,49 +140,6 @@ def sender(sites, seed, pipe) -> None:
 
 
 # -- HQ and PostgreSQL ---------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def start_hq(data: Path, url: str | None, threads: int, log: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HQ_", "FRONTDESK_"))}
-    command = [sys.executable, "run.py", "hq", "--host", HOST, "--port", str(port), "--data",
-               str(data), "--threads", str(threads)]
-    if url:
-        command += ["--database", url]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"HQ exited:\n{log.read_text()[-2000:]}")
-        conn = http.client.HTTPConnection(HOST, port, timeout=2)
-        try:
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            return proc, port
-        except OSError:
-            time.sleep(0.1)
-        finally:
-            conn.close()
-    proc.kill()
-    raise SystemExit("HQ did not start in 60 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 def cpu_seconds(pids) -> dict[int, float]:
     """Return the user + system CPU seconds each live process of ``pids`` used so far."""
     out = {}
@@ -235,7 +189,7 @@ def durable(url: str) -> None:
 def run_backend(name: str, folder: Path, url: str | None, keys: dict, per_site: dict,
                 senders: list, args, cluster=None) -> dict:
     from hq.database import open_store
-    from hq.ingest import verify_site_chain
+    from hq.chain import verify_site_chain
 
     data = folder / f"hq-{name}"
     store = open_store(data, url)
@@ -245,7 +199,8 @@ def run_backend(name: str, folder: Path, url: str | None, keys: dict, per_site: 
                            datetime.now(timezone.utc))
     finally:
         store.close()
-    hq, port = start_hq(data, url, args.threads, folder / f"hq-{name}.log")
+    hq, port = start_hq(data, folder / f"hq-{name}.log", "--threads", str(args.threads),
+                        *(["--database", url] if url else []))
     try:
         for proc, pipe in senders:
             pipe.send(port)

@@ -29,13 +29,9 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != BENCH] + [BENCH]
 
 import argparse
-import http.client
 import random
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -44,7 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-HOST = "127.0.0.1"
+from _hq_server import HOST, start_hq, stop  # noqa: E402
+
 SITE = "bench-site"
 BATCH_WRITE = 20_000
 STAFF = [{"role": "receptionist", "id": f"st-{i}", "name": n}
@@ -124,36 +121,6 @@ def build(folder: Path, n: int) -> dict:
     return {"generate_s": t1 - t0, "log_s": t2 - t1, "rebuild_s": time.perf_counter() - t2}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def start_hq(data: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HQ_", "FRONTDESK_"))}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "run.py", "hq", "--host", HOST, "--port",
-                                 str(port), "--data", str(data)], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"HQ exited:\n{log.read_text()[-2000:]}")
-        conn = http.client.HTTPConnection(HOST, port, timeout=2)
-        try:
-            conn.request("GET", "/login")
-            conn.getresponse().read()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            conn.close()
-    proc.kill()
-    raise SystemExit("HQ did not start in 20 s")
-
-
 def add_site(hq_data: Path) -> tuple[str, str]:
     from sync import protocol
     from hq.database import open_store
@@ -202,7 +169,7 @@ def drain(kiosk: Path, url: str, key_id: str, secret: str, profile: Path | None)
 
 def check_hq(hq_data: Path, last_seq: int) -> None:
     """HQ holds seqs 1..last_seq once each, and the site's chain verifies."""
-    from hq.ingest import verify_site_chain
+    from hq.chain import verify_site_chain
     from hq.database import open_store
 
     db = sqlite3.connect(f"file:{hq_data / 'hq.sqlite3'}?mode=ro", uri=True)
@@ -281,7 +248,7 @@ def main() -> int:
         print(f"backlog: {args.events} events built in "
               f"{sum(built.values()):.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in built.items())})")
         key_id, secret = add_site(hq_data)
-        hq, port = start_hq(hq_data, tmp / "hq.log")
+        hq, port = start_hq(hq_data, tmp / "hq.log", timeout=20)
         result = drain(kiosk, f"http://{HOST}:{port}", key_id, secret,
                        tmp / "kiosk.prof" if args.profile else None)
         status = result["status"]
@@ -299,13 +266,8 @@ def main() -> int:
         print(f"sync drain events/s: {rate:.1f}")
         return 0
     finally:
-        if hq is not None and hq.poll() is None:
-            hq.send_signal(signal.SIGTERM)
-            try:
-                hq.wait(10)
-            except subprocess.TimeoutExpired:
-                hq.kill()
-                hq.wait(10)
+        if hq is not None:
+            stop(hq, wait=10)
         if args.keep:
             print(f"kept {tmp}")
         else:

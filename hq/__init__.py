@@ -27,7 +27,7 @@ from common.messages import N_
 from kiosk.tickets import rules
 from sync import protocol
 
-from . import auth, health, i18n, ingest, views
+from . import auth, chain, health, i18n, views
 from .database import open_store
 from .ingest import SITE_EVENT_TYPES
 from .views import ALARM_KINDS
@@ -69,7 +69,7 @@ def register_extensions(app: Flask) -> None:
     store = open_store(app.config["DATA_DIR"], app.config["DATABASE_URL"],
                        app.config["DB_POOL_SIZE"])
     app.extensions["hq_store"] = store
-    app.extensions["chain_checks"] = ingest.ChainChecks()
+    app.extensions["chain_checks"] = chain.ChainChecks()
     atexit.register(store.close)
     auth.init_auth(app)  # before CSRF: strangers are sent to sign in first
     csrf.init_app(app)

@@ -27,7 +27,7 @@ from . import create_hq_app
 from .accounts import PIN_LENGTHS, AccountError, add_account, set_pin
 from .database import is_postgres, open_store
 from .database import migrate as migrate_database
-from .ingest import verify_site_chain
+from .chain import verify_site_chain
 from .storage import SiteExists, UnknownSite
 from .transfer import TransferError, copy, export, import_file
 

@@ -3,30 +3,31 @@
 ``authenticate`` and ``parse_batch`` run the request checks (403, 401, 400), and
 ``parse_status`` reads the kiosk's status report leniently;
 ``malformed`` finds an event whose fields have the wrong types (422, a permanent refusal);
-``plan`` judges each event of a batch against what HQ holds; ``fold`` builds ticket state with
-the kiosk's own ``model.apply``; ``answer`` signs the reply; ``verify_site_chain``
-re-checks a site's stored hash chain.
+``plan`` judges each event of a batch against what HQ holds and ``applied`` turns a stored
+event its backend cannot fold into a rejected one; ``fold`` builds ticket state with
+the kiosk's own ``model.apply``; ``answer`` signs the reply. Re-checking a site's stored
+chain is ``chain.py``'s.
 """
 from __future__ import annotations
 
-import json
 import re
-import threading
 from datetime import datetime
 from typing import Callable, Iterator, Mapping
 
-from common.messages import N_, Message
 from kiosk.tickets import model, rules
 from sync import protocol
-from sync.events import GENESIS, event_hash, verify_chain
+from sync.events import event_hash
 
-from .storage import HQStore, iter_chain, utc_iso
+from .storage import utc_iso
 
 DUPLICATE, CONFLICT, STORED, REJECTED = "duplicate", "conflict", "stored", "rejected"
 BAD_CHAIN, GAP, SKIPPED = "bad_chain", "gap", "skipped"
 MALFORMED = "malformed"
 #: Results that make the answer a 409.
 REFUSED = frozenset({CONFLICT, BAD_CHAIN})
+#: Results whose event HQ stores (applied or not), and results HQ raises an alarm for.
+KEPT = frozenset({STORED, REJECTED})
+ALARMED = frozenset({CONFLICT, BAD_CHAIN, REJECTED})
 
 #: Site events without a ticket that HQ knows (stored and counted as applied).
 SITE_EVENT_TYPES = frozenset({"staff_added", "staff_disabled", "staff_pin_changed",
@@ -345,6 +346,17 @@ def plan(events: list[dict], last: int, last_hash: str,
     return out
 
 
+def applied(judged: list[tuple[dict, str, str]],
+            apply: Callable[[dict], str | None]) -> Iterator[tuple[dict, str, str]]:
+    """Yield ``plan``'s ``(event, result, detail)`` in order, each STORED event first
+    given to ``apply`` (a backend folding it into its tables, in the batch's transaction):
+    one it cannot apply (``apply`` returns why) is REJECTED with that detail. An event
+    whose result is in ``KEPT`` is then stored, one in ``ALARMED`` raises an alarm."""
+    for event, result, detail in judged:
+        problem = apply(event) if result == STORED else None
+        yield (event, REJECTED, problem) if problem else (event, result, detail)
+
+
 def fold(ticket: dict | None, event: dict) -> tuple[dict | None, str | None]:
     """Return ``(ticket after event, None)``, or ``(None, why)`` if it cannot apply."""
     if event["type"] in SITE_EVENT_TYPES:
@@ -455,98 +467,3 @@ def answer(key: dict, request_sig: str, epoch: str, acked_through: int,
         "Content-Type": "application/json", protocol.H_BODY_SHA256: body_hash,
         protocol.H_SIGNATURE: protocol.answer_signature(key["secret"], key["site_id"],
                                                         request_sig, body_hash)}
-
-
-def verify_site_chain(store: HQStore, site_id: str) -> list[tuple[int, str]]:
-    """Re-check every stored event of a site: seq, content hash and link.
-
-    Return ``[(seq, problem), ...]`` in seq order; an empty list means intact.
-    """
-    return verify_chain(_stored(store, site_id))
-
-
-class ChainChecks:
-    """The dashboard's verdict on each site's chain, checked in full once per process and
-    then only for the events stored since (a site with tens of thousands of events takes
-    half a second to re-check whole: too slow for every page load). A change to an event
-    already checked shows at the next full check: ``run.py hq verify``, or HQ's restart.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._checked: dict[str, tuple[int, str]] = {}  # site -> (seq, hash) checked up to
-
-    def problems(self, store: HQStore, site_id: str) -> list[tuple[int, str]]:
-        """Return the problems of ``site_id``'s chain (``verify_site_chain``'s shape),
-        checking only what was stored after the last clean check."""
-        with self._lock:
-            seq, prev = self._checked.get(site_id, (0, GENESIS))
-        entries = list(_stored(store, site_id, after=seq))
-        problems = verify_chain(entries, start=seq + 1, prev=prev)
-        if not problems and entries:
-            last_seq, last = entries[-1]
-            with self._lock:
-                if self._checked.get(site_id, (0,))[0] == seq:
-                    self._checked[site_id] = (last_seq, last["hash"])
-        return problems
-
-
-#: What can be wrong with one of a ticket's stored events in its site's chain (msgids).
-UNREADABLE = N_("The stored event cannot be read.")
-NOT_ITS_HASH = N_("Its content does not match its hash: it was changed after it was sent.")
-OTHER_SEQ = N_("It is filed under seq %(seq)s but says it is seq %(said)s.")
-NO_PREVIOUS = N_("The event before it (seq %(seq)s) is missing.")
-NOT_LINKED = N_("It does not link to the event before it (seq %(seq)s).")
-NEXT_NOT_LINKED = N_("The event after it (seq %(seq)s) does not link to it.")
-
-
-def neighbours(seqs: list[int]) -> list[int]:
-    """Return the seqs ``ticket_links`` reads for a ticket's events at ``seqs``: each,
-    the one before and the one after it."""
-    return sorted({n for seq in seqs for n in (seq - 1, seq, seq + 1) if n >= 1})
-
-
-def ticket_links(seqs: list[int], stored: Mapping[int, dict]) -> dict[int, list[Message]]:
-    """Check a ticket's events, at ``seqs``, in their site's chain, from ``stored``: the
-    site's stored events at ``neighbours(seqs)`` (``{seq, hash, prev_hash, body}``, as
-    ``HQStore.events_at`` returns them). Return each seq's problems ([]: it verifies):
-    its hash recomputed from the stored body, its link to the event before it (the
-    stored event at seq - 1 has the hash this one names; the first links to GENESIS),
-    and the link of the event after it, if the site holds one."""
-    found: dict[int, list[Message]] = {}
-    for seq in seqs:
-        problems = found.setdefault(seq, [])
-        row = stored.get(seq)
-        try:
-            event = json.loads(row["body"]) if row else None
-        except ValueError:
-            event = None
-        if not isinstance(event, dict):
-            problems.append(Message(UNREADABLE))
-            continue
-        if event.get("seq") != seq:
-            problems.append(Message(OTHER_SEQ, {"seq": seq, "said": event.get("seq")}))
-        if event_hash(event) != row["hash"]:
-            problems.append(Message(NOT_ITS_HASH))
-        before = GENESIS if seq == 1 else (stored.get(seq - 1) or {}).get("hash")
-        if before is None:
-            problems.append(Message(NO_PREVIOUS, {"seq": seq - 1}))
-        elif before != row["prev_hash"] or event.get("prev_hash") != row["prev_hash"]:
-            problems.append(Message(NOT_LINKED, {"seq": seq - 1}))
-        after = stored.get(seq + 1)
-        if after is not None and after["prev_hash"] != row["hash"]:
-            problems.append(Message(NEXT_NOT_LINKED, {"seq": seq + 1}))
-    return found
-
-
-def _stored(store: HQStore, site_id: str, after: int = 0) -> Iterator[tuple[int, dict | str]]:
-    """Yield a site's stored events as HQ links them: with the hash in HQ's own column."""
-    for seq, stored_hash, body in iter_chain(store, site_id, after=after):
-        try:
-            event = json.loads(body)
-            if not isinstance(event, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            yield seq, "the stored event is unreadable"
-            continue
-        yield seq, {**event, "hash": stored_hash}

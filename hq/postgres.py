@@ -207,26 +207,28 @@ class PostgresStore(ReadsMixin, AdminsMixin):
                                                 if e["seq"] > last and e.get("ticket_id")])
             results, rows, touched, alarms, desk, new = [], [], {}, [], [], 0
             places: list[tuple] = []
-            for event, result, detail in ingest.plan(events, last, last_hash, held):
-                if result in (ingest.STORED, ingest.REJECTED):
-                    if result == ingest.STORED:
-                        tid = _text(event.get("ticket_id"))
-                        ticket, problem = ingest.fold(states.get(tid), event)
-                        if ticket is not None:
-                            states[tid] = ticket
-                            touched[tid] = event["seq"]
-                        record = ingest.desk_record(event)
-                        if record is not None:
-                            desk.append((record, event["at"]))
-                        places += ingest.places(event)
-                        if problem:
-                            result, detail = ingest.REJECTED, problem
+
+            def apply(event: dict) -> str | None:
+                tid = _text(event.get("ticket_id"))
+                ticket, problem = ingest.fold(states.get(tid), event)
+                if ticket is not None:
+                    states[tid] = ticket
+                    touched[tid] = event["seq"]
+                record = ingest.desk_record(event)
+                if record is not None:
+                    desk.append((record, event["at"]))
+                places.extend(ingest.places(event))
+                return problem
+
+            judged = ingest.plan(events, last, last_hash, held)
+            for event, result, detail in ingest.applied(judged, apply):
+                if result in ingest.KEPT:
                     rows.append((site_id, event["seq"], _text(event["event_id"]),
                                  _text(event.get("ticket_id")), _text(event["type"]),
                                  _when(event["at"]), event["hash"], event["prev_hash"],
                                  _body(event), result == ingest.STORED, received))
                     last, last_hash, new = event["seq"], event["hash"], new + 1
-                if result in (ingest.CONFLICT, ingest.BAD_CHAIN, ingest.REJECTED):
+                if result in ingest.ALARMED:
                     alarms.append((site_id, event["seq"], result, _text(detail), received))
                 results.append({"seq": event["seq"], "result": result})
             self._store(db, rows, {t: (states[t], seq) for t, seq in touched.items()},

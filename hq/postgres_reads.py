@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from . import ticket_list
-from .sqlite_reads import ALARM_COLUMNS, _HIDDEN
+from .sqlite_reads import ALARM_COLUMNS
+from .storage import HIDDEN, issued_report, shown_ticket
 
 _OPEN = "t.status <> 'closed'"
 _DESK_OPEN = ("SELECT COUNT(*) FROM desk_records d WHERE d.site_id = s.site_id "
@@ -33,10 +34,9 @@ _LISTED = ("SELECT t.site_id, t.state, s.name AS site_name, p.name_zh AS place_z
            "LEFT JOIN places p ON p.site_id = t.site_id AND p.code = t.state ->> 'location'")
 
 
-def _state(row, hidden: tuple[str, ...] = _HIDDEN) -> dict:
-    state = {k: v for k, v in row["state"].items() if k not in hidden}
+def _state(row, hidden: tuple[str, ...] = HIDDEN) -> dict:
     places = {k: row[k] for k in ("place_zh", "place_en") if k in row}
-    return {**state, "site_id": row["site_id"], "site_name": row["site_name"], **places}
+    return shown_ticket(row["state"], row, places, hidden)
 
 
 def tickets_query(site_id=None, category=None, status=None, reported_from=None,
@@ -70,7 +70,7 @@ def count_query(site_id=None, category=None, status=None, reported_from=None,
 class ReadsMixin:
     """Read-only queries for the dashboard; ``self._rows(sql, args)`` runs one."""
 
-    def site_summaries(self, now) -> list[dict]:
+    def site_summaries(self, now, site_id=None) -> list[dict]:
         return self._rows(
             f"""SELECT s.site_id, s.name, s.revoked::int AS revoked, s.last_contact,
               s.events_received, s.kiosk_last_seq, s.kiosk_version, s.kiosk_clock,
@@ -91,7 +91,8 @@ class ReadsMixin:
               ({_DESK_OPEN} AND d.kind = 'item' AND d.due_at < %(now)s) AS items_overdue,
               ({_DESK_OPEN} AND d.kind = 'handover') AS handovers_pending,
               NULLIF(s.last_seq, 0) AS last_seq
-            FROM sites s ORDER BY s.site_id""", {"now": now})
+            FROM sites s {"WHERE s.site_id = %(site_id)s" if site_id else ""}
+            ORDER BY s.site_id""", {"now": now, "site_id": site_id})
 
     def tickets(self, site_id=None, category=None, status=None, reported_from=None,
                 reported_before=None, after=None, limit=500, **search) -> list[dict]:
@@ -142,15 +143,8 @@ class ReadsMixin:
         if site_id:
             sql += " AND e.site_id = %s"
             args = (site_id, limit)
-        out = []
-        for r in self._rows(sql + " ORDER BY e.at DESC, e.site_id, e.seq DESC LIMIT %s", args):
-            event = json.loads(r["body"])
-            data = event["data"]
-            out.append({"site_id": r["site_id"], "site_name": r["site_name"], "seq": r["seq"],
-                        "at": event["at"], "received_at": r["received_at"],
-                        "actor": event["actor"], "period": data["period"],
-                        "figures": data["figures"], "remarks": data.get("remarks") or ""})
-        return out
+        return [issued_report(r) for r in self._rows(
+            sql + " ORDER BY e.at DESC, e.site_id, e.seq DESC LIMIT %s", args)]
 
     def tickets_reported(self, start, end, site_id=None) -> list[dict]:
         sql = _TICKETS + " WHERE t.reported_at >= %s AND t.reported_at < %s"

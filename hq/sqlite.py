@@ -185,17 +185,19 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
                 "SELECT seq, hash FROM events WHERE site_id = ? AND seq BETWEEN ? AND ?",
                 (site_id, min(old), max(old)))} if old else {}
             results, new = [], 0
-            for event, result, detail in ingest.plan(events, last, last_hash, held):
-                if result in (ingest.STORED, ingest.REJECTED):
-                    if result == ingest.STORED:
-                        problem = self._fold(db, site_id, event)
-                        self._count_desk_record(db, site_id, event)
-                        self._save_places(db, site_id, event)
-                        if problem:
-                            result, detail = ingest.REJECTED, problem
+
+            def apply(event: dict) -> str | None:
+                problem = self._fold(db, site_id, event)
+                self._count_desk_record(db, site_id, event)
+                self._save_places(db, site_id, event)
+                return problem
+
+            judged = ingest.plan(events, last, last_hash, held)
+            for event, result, detail in ingest.applied(judged, apply):
+                if result in ingest.KEPT:
                     self._insert(db, event, result == ingest.STORED, received)
                     last, new = event["seq"], new + 1
-                if result in (ingest.CONFLICT, ingest.BAD_CHAIN, ingest.REJECTED):
+                if result in ingest.ALARMED:
                     db.execute("INSERT OR IGNORE INTO alarms (site_id, seq, kind, detail, at) "
                                "VALUES (?, ?, ?, ?, ?)",
                                (site_id, event["seq"], result, detail, received))
@@ -276,10 +278,13 @@ class SQLiteStore(ReadsMixin, AdminsMixin):
     @staticmethod
     def _save_places(db, site_id: str, event: dict) -> None:
         """Record the names of the places ``event`` adds or renames, if any."""
+        places = ingest.places(event)
+        if not places:
+            return
         db.executemany("INSERT INTO places (site_id, code, name_zh, name_en) VALUES (?,?,?,?) "
                        "ON CONFLICT (site_id, code) DO UPDATE SET name_zh = excluded.name_zh, "
                        "name_en = excluded.name_en",
-                       [(site_id, *place) for place in ingest.places(event)])
+                       [(site_id, *place) for place in places])
 
     @staticmethod
     def _fold(db, site_id: str, event: dict) -> str | None:

@@ -9,9 +9,8 @@ import json
 from datetime import datetime
 
 from . import ticket_list
-from .storage import utc_iso
+from .storage import HIDDEN, issued_report, shown_ticket, utc_iso
 
-_HIDDEN = ("token", "events")
 _OPEN = "t.status != 'closed'"
 #: the desk's records of a site still open (a parcel waiting, an item out, a handover not
 #: acknowledged); a site summary adds the kind
@@ -28,16 +27,15 @@ LISTED = ("SELECT t.site_id, t.state, s.name AS site_name, p.name_zh AS place_zh
           "AND p.code = json_extract(t.state, '$.location')")
 
 
-def _state(row, hidden: tuple[str, ...] = _HIDDEN) -> dict:
-    state = {k: v for k, v in json.loads(row["state"]).items() if k not in hidden}
+def _state(row, hidden: tuple[str, ...] = HIDDEN) -> dict:
     places = {k: row[k] for k in ("place_zh", "place_en") if k in row.keys()}
-    return {**state, "site_id": row["site_id"], "site_name": row["site_name"], **places}
+    return shown_ticket(json.loads(row["state"]), row, places, hidden)
 
 
 class ReadsMixin:
     """Read-only queries for the dashboard; ``self._db()`` gives this thread's connection."""
 
-    def site_summaries(self, now: datetime) -> list[dict]:
+    def site_summaries(self, now: datetime, site_id=None) -> list[dict]:
         return [dict(r) for r in self._db().execute(
             f"""SELECT s.site_id, s.name, s.revoked, s.last_contact, s.events_received,
               s.kiosk_last_seq, s.kiosk_version, s.kiosk_clock, s.heartbeat_seconds,
@@ -57,7 +55,8 @@ class ReadsMixin:
               ({_DESK_OPEN} AND d.kind = 'item' AND d.due_at < :now) AS items_overdue,
               ({_DESK_OPEN} AND d.kind = 'handover') AS handovers_pending,
               (SELECT MAX(seq) FROM events e WHERE e.site_id = s.site_id) AS last_seq
-            FROM sites s ORDER BY s.site_id""", {"now": utc_iso(now)})]
+            FROM sites s {"WHERE s.site_id = :site_id" if site_id else ""}
+            ORDER BY s.site_id""", {"now": utc_iso(now), "site_id": site_id})]
 
     def tickets(self, site_id=None, category=None, status=None, reported_from=None,
                 reported_before=None, after=None, limit=500, **search) -> list[dict]:
@@ -116,16 +115,8 @@ class ReadsMixin:
         if site_id:
             sql += " AND e.site_id = ?"
             args = (site_id, limit)
-        out = []
-        for r in self._db().execute(sql + " ORDER BY e.at DESC, e.site_id, e.seq DESC LIMIT ?",
-                                    args):
-            event = json.loads(r["body"])
-            data = event["data"]
-            out.append({"site_id": r["site_id"], "site_name": r["site_name"], "seq": r["seq"],
-                        "at": event["at"], "received_at": r["received_at"],
-                        "actor": event["actor"], "period": data["period"],
-                        "figures": data["figures"], "remarks": data.get("remarks") or ""})
-        return out
+        return [issued_report(r) for r in self._db().execute(
+            sql + " ORDER BY e.at DESC, e.site_id, e.seq DESC LIMIT ?", args)]
 
     def tickets_reported(self, start, end, site_id=None) -> list[dict]:
         sql = ("SELECT t.site_id, t.state, s.name AS site_name FROM tickets t "

@@ -6,8 +6,9 @@ Times passed in and returned are aware UTC datetimes or UTC ISO-8601 strings.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
-from typing import Iterator, Protocol
+from typing import Iterator, Mapping, Protocol
 
 
 class SiteExists(ValueError):
@@ -87,11 +88,12 @@ class HQStore(Protocol):
         or None if none ever did."""
 
     # -- reading (dashboard) --------------------------------------------------------
-    def site_summaries(self, now: datetime) -> list[dict]:
-        """Return each site with its counts: open tickets, late repairs (not closed, due
-        before ``now``), open emergencies, unsigned complaints (not closed, not signed off),
-        alarms open and acknowledged, parcels waiting, items overdue at ``now`` and
-        handovers not acknowledged; and its kiosk's last report (``hq.liveness``)."""
+    def site_summaries(self, now: datetime, site_id: str | None = None) -> list[dict]:
+        """Return each site (or the one ``site_id``: [] if unknown) with its counts: open
+        tickets, late repairs (not closed, due before ``now``), open emergencies, unsigned
+        complaints (not closed, not signed off), alarms open and acknowledged, parcels
+        waiting, items overdue at ``now`` and handovers not acknowledged; and its kiosk's
+        last report (``hq.liveness``)."""
 
     def tickets(self, site_id: str | None = None, category: str | None = None,
                 status: str | None = None, reported_from: datetime | None = None,
@@ -212,6 +214,31 @@ def iter_chain(store: HQStore, site_id: str, page: int = 1000,
         if len(rows) < page:
             return
         after = rows[-1][0]
+
+
+#: what a listed ticket leaves out of its state: the visitor's status token (a bearer
+#: secret for the kiosk's public status page, never shown at HQ) and its events
+HIDDEN = ("token", "events")
+
+
+def shown_ticket(state: dict, row: Mapping, places: dict,
+                 hidden: tuple[str, ...] = HIDDEN) -> dict:
+    """Return a ticket's stored ``state`` as the store's reads return it: without
+    ``hidden``, with its ``row``'s ``site_id`` and ``site_name`` and its ``places``
+    (``place_zh``, ``place_en``, where the read joins them)."""
+    return {**{k: v for k, v in state.items() if k not in hidden},
+            "site_id": row["site_id"], "site_name": row["site_name"], **places}
+
+
+def issued_report(row: Mapping) -> dict:
+    """Return a stored ``report_issued`` event as ``HQStore.issued_reports`` returns it,
+    from a row of its ``site_id``, ``site_name``, ``seq``, ``received_at`` and ``body``."""
+    event = json.loads(row["body"])
+    data = event["data"]
+    return {"site_id": row["site_id"], "site_name": row["site_name"], "seq": row["seq"],
+            "at": event["at"], "received_at": row["received_at"], "actor": event["actor"],
+            "period": data["period"], "figures": data["figures"],
+            "remarks": data.get("remarks") or ""}
 
 
 def ticket_key(ticket: dict) -> tuple[str, str, str]:

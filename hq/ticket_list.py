@@ -26,7 +26,7 @@ from typing import Callable
 from common.messages import N_, Message
 from common.phones import mask_phone
 from common.spreadsheets import Sheet
-from kiosk.tickets import figures, rules
+from kiosk.tickets import rules
 
 from .storage import ticket_key, utc_iso
 
@@ -344,29 +344,6 @@ def export_sheet(tickets: list[dict], now: datetime, tz: tzinfo,
     return Sheet(_("Tickets"), [_(h) for h in EXPORT_HEADER], rows)
 
 
-#: the steps of a ticket its page times: event type -> the folded field of its time
-#: (None: the first such event's time)
-STEPS = {"reported": "reported_at", "confirmed": None, "arrived": "arrived_at",
-         "closed": "closed_at"}
-
-
-def durations(ticket: dict, events: list[dict]) -> list[dict]:
-    """Return the ticket's steps report → confirm → arrive → close, each ``{type, at,
-    minutes}``: when it was reached (None: not reached) and the minutes since the step
-    reached before it (None for the report, or a step not reached)."""
-    firsts: dict[str, str] = {}
-    for event in events:
-        if event.get("applied", True):
-            firsts.setdefault(event["type"], event["at"])
-    out, previous = [], None
-    for kind, column in STEPS.items():
-        at = ticket.get(column) if column else firsts.get(kind)
-        out.append({"type": kind, "at": at,
-                    "minutes": figures.minutes(previous, at) if previous and at else None})
-        previous = at or previous
-    return out
-
-
 def place_name(ticket: dict, language: str) -> str:
     """Return a ticket's place in ``language`` ("en", else Chinese): its name as the site
     last named it, the other language's name, or its code; "" for none."""
@@ -375,22 +352,3 @@ def place_name(ticket: dict, language: str) -> str:
         if name:
             return name
     return ticket.get("location") or ""
-
-
-def masked(ticket: dict, events: list[dict]) -> tuple[dict, list[dict]]:
-    """Return a ticket and its events as HQ shows them: every visitor phone number masked
-    (``mask_phone``), in the ticket and in any event's data (a report, a correction's old
-    and new values). HQ's accounts never see a whole number: calling back is the desk's."""
-    def data(values: dict) -> dict:
-        out = {}
-        for key, value in values.items():
-            if key == "phone" and isinstance(value, dict):
-                value = {k: mask_phone(v) if isinstance(v, str) else v for k, v in value.items()}
-            elif key == "phone" and isinstance(value, str):
-                value = mask_phone(value)
-            out[key] = value
-        return out
-
-    return ({**ticket, "phone": mask_phone(ticket.get("phone")) or None},
-            [{**e, "data": data(e["data"]) if isinstance(e.get("data"), dict) else e.get("data")}
-             for e in events])

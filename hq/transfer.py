@@ -18,7 +18,7 @@ kept), the accounts, the alarms, and each site's events through the target's own
 ``ingest_batch`` in chunks, which links every hash again and folds the ticket tables and
 desk records. A chunk the target does not store whole stops the import with the site and
 the seq named (the target then holds part of the HQ: drop it and import again). Last,
-every site's chain is verified on the target (``ingest.verify_site_chain``).
+every site's chain is verified on the target (``chain.verify_site_chain``).
 
 What is not moved: dashboard sessions (accounts sign in again), when each event was
 received — the target records each site's events as received at the site's last contact —
@@ -39,7 +39,7 @@ from typing import Callable, Iterator
 
 from sync.events import verify_chain
 
-from . import ingest
+from . import chain, ingest
 from .storage import HQStore, iter_chain, utc_iso
 
 FORMAT = "frontdesk_hq_export"
@@ -305,7 +305,7 @@ def require_empty(store: HQStore) -> None:
 def _ingest(store: HQStore, site_id: str, events: list[dict], received: datetime) -> None:
     acked, results = store.ingest_batch(site_id, events, received)
     for result in results:
-        if result["result"] not in (ingest.STORED, ingest.REJECTED):
+        if result["result"] not in ingest.KEPT:
             raise TransferError(f"site {site_id}: seq {result['seq']}: the target did not "
                                 f"store it ({result['result']}); the target holds part of "
                                 f"the HQ: drop it before importing again")
@@ -318,7 +318,7 @@ def _verified(store: HQStore, found: Export) -> list[dict]:
     held = {s["site_id"]: s for s in store.site_summaries(_when(found.header["exported_at"]))}
     out = []
     for site_id, site in found.sites.items():
-        problems = ingest.verify_site_chain(store, site_id)
+        problems = chain.verify_site_chain(store, site_id)
         last = held[site_id]["last_seq"] or 0
         out.append({"site_id": site_id, "events": held[site_id]["events_received"],
                     "last_seq": last,

@@ -28,10 +28,10 @@ from common.spreadsheets import to_csv, to_xlsx
 from kiosk.tickets import figures
 from sync import protocol
 
-from . import ingest, liveness
+from . import chain, ingest, liveness
 from . import reports as report_figures
 from . import sites as site_rows
-from . import ticket_list
+from . import ticket_list, ticket_page
 from .storage import HQStore
 
 api = Blueprint("hq_api", __name__)
@@ -193,8 +193,7 @@ def site(site_id: str):
     """One site: its desk's liveness, its counts (each a link to those tickets), its key's
     state, its hash chain and its alarms."""
     store = get_store()
-    summary = next((s for s in store.site_summaries(now_utc(current_app))
-                    if s["site_id"] == site_id), None)
+    summary = next(iter(store.site_summaries(now_utc(current_app), site_id)), None)
     if summary is None:
         abort(404)
     open_alarms, acked_alarms = site_rows.alarms_open_first(store.alarms(site_id))
@@ -228,10 +227,10 @@ def ticket(site_id: str, ticket_id: str):
         abort(404)
     events = store.ticket_events(site_id, ticket_id)
     seqs = [e["seq"] for e in events]
-    links = ingest.ticket_links(seqs, store.events_at(site_id, ingest.neighbours(seqs)))
-    shown, events = ticket_list.masked(_rows([found], now)[0], events)
+    links = chain.ticket_links(seqs, store.events_at(site_id, chain.neighbours(seqs)))
+    shown, events = ticket_page.masked(_rows([found], now)[0], events)
     return render_template("hq/ticket.html", ticket=shown, events=events, links=links,
-                           steps=ticket_list.durations(found, events),
+                           steps=ticket_page.durations(found, events),
                            duration=lambda m: figures.duration_text(m, gettext),
                            problems=_chain_problems(store, site_id))
 

@@ -13,7 +13,7 @@ or the ``postgresql://`` URL of its database), and counts:
 - ``extra``: HQ holds seqs the kiosk's log does not have;
 - ``rejected``: stored at HQ but not applied (an unknown type, or refused by the rules);
 - whether each side's seqs run 1..N without a hole, each side's hash chain verifies
-  (``EventLog.verify``, ``hq.ingest.verify_site_chain``), and the kiosk's acked mark
+  (``EventLog.verify``, ``hq.chain.verify_site_chain``), and the kiosk's acked mark
   (``data/sync.json``) equals HQ's last seq under HQ's epoch.
 
 ``SyncReport.assert_exact()`` asserts all of it: 0 lost, 0 duplicated, 0 mismatched.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from kiosk.eventlog import SEGMENT_BYTES, EventLog
 from sync.events import GENESIS
-from hq.ingest import verify_site_chain
+from hq.chain import verify_site_chain
 from hq.database import DB_NAME, is_postgres
 from hq.storage import utc_iso
 from sync.state import load_state

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from hq_helpers import PIN, Kiosk, add_site, csrf_token, push, raw_sql, sign_in
 
-from hq.ingest import verify_site_chain
+from hq.chain import verify_site_chain
 from sync.events import iso
 
 PUBLIC = {"hq_auth.login", "hq_auth.setup", "static", "hq_i18n.switch", "hq_health.healthz"}

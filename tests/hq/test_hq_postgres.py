@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 from hq_helpers import Kiosk, add_site
 
+from hq.chain import verify_site_chain
 from hq.cli import hq_cli
 from hq.database import open_store
-from hq.ingest import DUPLICATE, STORED, verify_site_chain
+from hq.ingest import DUPLICATE, STORED
 from hq.postgres import PostgresStore, migrations
 from hq.storage import NameTaken
 

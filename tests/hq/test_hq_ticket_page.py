@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hq_helpers import Kiosk, add_site, iso, push, raw_sql, sign_in
 
-from hq import ingest, ticket_list
+from hq import chain, ticket_page
 from sync.events import GENESIS, event_hash
 
 REPORTED = datetime(2026, 11, 27, 1, 2, 3, tzinfo=timezone.utc)  # 09:02:03 in Shanghai
@@ -97,7 +97,7 @@ def test_the_rule_durations_on_hand_built_events():
               {"type": "confirmed", "at": "2026-11-27T01:00:30+00:00", "applied": False},
               {"type": "confirmed", "at": "2026-11-27T01:10:00+00:00"},
               {"type": "confirmed", "at": "2026-11-27T01:20:00+00:00"}]
-    assert [(s["type"], s["minutes"]) for s in ticket_list.durations(ticket, events)] == [
+    assert [(s["type"], s["minutes"]) for s in ticket_page.durations(ticket, events)] == [
         ("reported", None), ("confirmed", 10.0), ("arrived", 140.0), ("closed", None)]
 
 
@@ -149,12 +149,12 @@ def test_the_link_checks_on_stored_rows():
                 "body": json.dumps({**event, "hash": stored_hash})}
 
     stored = {1: row(first, first_hash), 2: row(second, second_hash)}
-    assert ingest.ticket_links([1, 2], stored) == {1: [], 2: []}
-    assert ingest.neighbours([1, 5]) == [1, 2, 4, 5, 6]
-    missing = ingest.ticket_links([2], {2: stored[2]})
-    assert [m.text for m in missing[2]] == [ingest.NO_PREVIOUS]
-    unreadable = ingest.ticket_links([2], {1: stored[1], 2: {**stored[2], "body": "{"}})
-    assert [m.text for m in unreadable[2]] == [ingest.UNREADABLE]
+    assert chain.ticket_links([1, 2], stored) == {1: [], 2: []}
+    assert chain.neighbours([1, 5]) == [1, 2, 4, 5, 6]
+    missing = chain.ticket_links([2], {2: stored[2]})
+    assert [m.text for m in missing[2]] == [chain.NO_PREVIOUS]
+    unreadable = chain.ticket_links([2], {1: stored[1], 2: {**stored[2], "body": "{"}})
+    assert [m.text for m in unreadable[2]] == [chain.UNREADABLE]
 
 
 def test_the_page_names_the_place_marks_late_and_masks_the_phone(client, site, clock):

@@ -16,7 +16,7 @@ from helpers import CHEAP_PINS, Clock
 from hq_helpers import PIN, Kiosk, add_site, push
 
 from common.pins import PinHasher
-from hq import create_hq_app, ingest, transfer
+from hq import chain, create_hq_app, transfer
 from hq.accounts import add_account
 from hq.database import open_store
 from hq.transfer import TransferError
@@ -84,6 +84,16 @@ def _source_snapshot(source) -> dict:
         store.close()
 
 
+def _exported(source, file: Path) -> Path:
+    """Export the source HQ to ``file`` (as ``transfer.export`` writes it); return it."""
+    store = open_store(source["data"])
+    try:
+        transfer.export(store, file)
+    finally:
+        store.close()
+    return file
+
+
 def test_export_then_import_moves_everything_and_the_sites_sync_on(tmp_path, runner, source,
                                                                   backend):
     before = _source_snapshot(source)
@@ -106,7 +116,7 @@ def test_export_then_import_moves_everything_and_the_sites_sync_on(tmp_path, run
     try:
         assert _snapshot(target) == before
         for site in ("site-a", "site-b"):
-            assert ingest.verify_site_chain(target, site) == []
+            assert chain.verify_site_chain(target, site) == []
     finally:
         target.close()
 
@@ -188,12 +198,7 @@ def test_a_changed_event_is_refused_whole_naming_the_site_and_seq(tmp_path, runn
 
 
 def test_a_cut_or_edited_file_is_refused_by_its_end_line(tmp_path, source, backend):
-    file = tmp_path / "hq.jsonl"
-    store = open_store(source["data"])
-    try:
-        transfer.export(store, file)
-    finally:
-        store.close()
+    file = _exported(source, tmp_path / "hq.jsonl")
     lines = file.read_text().splitlines()
     cut = tmp_path / "cut.jsonl"
     cut.write_text("\n".join(lines[:-3]) + "\n")  # the last events and the end line lost
@@ -216,12 +221,7 @@ def test_a_cut_or_edited_file_is_refused_by_its_end_line(tmp_path, source, backe
 
 
 def test_a_chunk_the_target_does_not_store_whole_stops_the_import(tmp_path, source, backend):
-    file = tmp_path / "hq.jsonl"
-    store = open_store(source["data"])
-    try:
-        transfer.export(store, file)
-    finally:
-        store.close()
+    file = _exported(source, tmp_path / "hq.jsonl")
     target = backend.store("target")
     try:
         pushed = target.ingest_batch
