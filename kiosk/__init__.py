@@ -7,7 +7,7 @@ from flask import Flask
 
 from common.config import now_utc
 
-from . import errors, health, i18n
+from . import errors, health, i18n, permissions
 from .config import load_config
 from .departments import views as departments
 from .departments.service import ensure_defaults
@@ -67,6 +67,6 @@ def register_template_helpers(app: Flask) -> None:
         LANGUAGES=i18n.LANGUAGES,
         CATEGORIES=rules.CATEGORIES, STATUSES=rules.STATUSES, CHANNELS=rules.CHANNELS,
         CLOSE_REASONS=rules.CLOSE_REASONS, EVENT_LABELS=rules.EVENT_LABELS,
-        FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=rules.ROLE_LABELS,
+        FIELD_LABELS=rules.FIELD_LABELS, ROLE_LABELS=permissions.ROLE_LABELS,
         ARRIVALS=rules.ARRIVALS, FEEDBACK_WAYS=rules.FEEDBACK_WAYS,
         REVISIT_OUTCOMES=rules.REVISIT_OUTCOMES)

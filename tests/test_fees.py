@@ -15,7 +15,7 @@ from kiosk.fees import service
 from kiosk.households import household_id
 from kiosk.households import service as households
 from kiosk.meters import service as meters
-from kiosk.tickets.actions import Forbidden
+from kiosk.permissions import Forbidden
 
 MANAGER = {"role": "manager", "id": "st-m", "name": "刘经理"}
 HID = household_id("3号楼", "101")

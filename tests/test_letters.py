@@ -16,6 +16,7 @@ from hq import ingest
 from kiosk.households import household_id
 from kiosk.households import service as households
 from kiosk.letters import service
+from kiosk.permissions import Forbidden
 from kiosk.tickets import actions
 from kiosk.tickets import service as tickets
 from sync.events import new as new_event
@@ -258,10 +259,10 @@ def test_roles(app, client, store):
     sign_in(app, client, name="Lao Wang", role="maintenance")
     for path in ("/staff/letters", "/staff/letters/write"):
         assert client.get(path).status_code == 403
-    with pytest.raises(actions.Forbidden):
+    with pytest.raises(Forbidden):
         service.issue(store, {}, actor={"role": "maintenance", "id": "m", "name": "m"},
                       now=None)
-    with pytest.raises(actions.Forbidden):
+    with pytest.raises(Forbidden):
         service.save_template(store, {}, actor=DESK, now=None)
 
 

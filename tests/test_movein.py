@@ -17,8 +17,8 @@ from kiosk.households import service as households
 from kiosk.meters import service as meters
 from kiosk.movein import service
 from kiosk.notices import service as notices
+from kiosk.permissions import Forbidden
 from kiosk.tickets import rules
-from kiosk.tickets.actions import Forbidden
 
 DESK = {"role": "receptionist", "id": "st-1", "name": "Li Na"}
 MANAGER = {"role": "manager", "id": "st-2", "name": "Zhao"}

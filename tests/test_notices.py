@@ -11,8 +11,8 @@ from helpers import csrf_token, sign_in
 
 from hq import ingest
 from kiosk.notices import service
+from kiosk.permissions import Forbidden
 from kiosk.store import Store
-from kiosk.tickets.actions import Forbidden
 
 # the test clock is 2026-11-28 10:00 in Shanghai, the site's zone
 FORM = {"title": "停水通知", "text": "3号楼周六停水\n请提前储水。", "importance": "normal",

@@ -1,4 +1,4 @@
-"""Who may do what (rules.PERMISSIONS) and what may happen next (rules.allowed_actions):
+"""Who may do what (permissions.PERMISSIONS) and what may happen next (rules.allowed_actions):
 tested as tables, refused on the server, and the only buttons a ticket page shows."""
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 import pytest
 from helpers import sign_in
 
+from kiosk import permissions
 from kiosk.tickets import rules
 from sync.events import new as new_event
 
@@ -34,25 +35,25 @@ MAY = {
 
 
 def test_the_permission_table_is_every_action_of_the_rules():
-    assert set(MAY) == set(rules.PERMISSIONS) and set(rules.ROLES) == set(ROLES)
-    assert set(rules.TICKET_ACTIONS) <= set(rules.PERMISSIONS)
+    assert set(MAY) == set(permissions.PERMISSIONS) and set(permissions.ROLES) == set(ROLES)
+    assert set(rules.TICKET_ACTIONS) <= set(permissions.PERMISSIONS)
 
 
 @pytest.mark.parametrize("action", MAY)
 @pytest.mark.parametrize("role", ROLES)
 def test_who_may_take_which_action(role, action):
-    assert rules.may(role, action) is MAY[action][ROLES.index(role)]
+    assert permissions.may(role, action) is MAY[action][ROLES.index(role)]
 
 
 @pytest.mark.parametrize("action", list(MAY) + ["anything"])
 @pytest.mark.parametrize("role", [None, "visitor", "director"])
 def test_nobody_else_may_do_anything(role, action):
-    assert not rules.may(role, action)
+    assert not permissions.may(role, action)
 
 
 def test_only_a_manager_signs_a_complaint_off_though_the_desk_brings_the_form():
-    assert rules.may("receptionist", "sign_off") and not rules.may_sign("receptionist", "sign_off")
-    assert rules.may_sign("manager", "sign_off") and not rules.may_sign("maintenance", "sign_off")
+    assert permissions.may("receptionist", "sign_off") and not permissions.may_sign("receptionist", "sign_off")
+    assert permissions.may_sign("manager", "sign_off") and not permissions.may_sign("maintenance", "sign_off")
 
 
 def test_an_acknowledged_emergency_is_not_acknowledged_again():

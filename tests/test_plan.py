@@ -11,8 +11,8 @@ import pytest
 from helpers import csrf_token, sign_in
 
 from hq import ingest
+from kiosk.permissions import Forbidden
 from kiosk.plan import service
-from kiosk.tickets.actions import Forbidden
 
 # the test clock is Saturday 2026-11-28 10:00 in Shanghai: the plan runs 11-23 to 12-27
 DESK = {"role": "receptionist", "id": "s-desk", "name": "Li Na"}

@@ -12,9 +12,10 @@ import pytest
 from helpers import csrf_token, sign_in
 
 from common.validation import ValidationError
+from kiosk import permissions
 from kiosk.reports import issue
 from kiosk.store import Store
-from kiosk.tickets import actions, figures, rules, service
+from kiosk.tickets import actions, figures, service
 
 TZ = ZoneInfo("Asia/Shanghai")
 VISITOR = {"role": "visitor"}
@@ -191,8 +192,8 @@ def test_a_period_not_ended_or_unknown_is_not_found(manager, november, client):
 
 
 def test_only_managers_may_issue_and_the_desk_may_read():
-    assert {r for r in rules.ROLES if rules.may(r, "issue_reports")} == {"manager"}
-    assert {r for r in rules.ROLES if rules.may(r, "read_reports")} == {"manager", "receptionist"}
+    assert {r for r in permissions.ROLES if permissions.may(r, "issue_reports")} == {"manager"}
+    assert {r for r in permissions.ROLES if permissions.may(r, "read_reports")} == {"manager", "receptionist"}
 
 
 # -- the projection -------------------------------------------------------------------------------

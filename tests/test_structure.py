@@ -23,8 +23,8 @@ ALLOWED = {
     "frontdesk": ("common", "sync", "kiosk", "hq"),
 }
 #: Modules that must not import Flask or its extensions.
-FLASK_FREE = ("common", "sync", "kiosk.tickets.rules", "kiosk.tickets.model",
-              "kiosk.tickets.figures")
+FLASK_FREE = ("common", "sync", "kiosk.permissions", "kiosk.tickets.rules",
+              "kiosk.tickets.model", "kiosk.tickets.figures")
 
 
 def modules(root: Path) -> dict[str, Path]:

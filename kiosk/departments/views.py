@@ -14,10 +14,9 @@ from flask_babel import get_locale, gettext
 
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, get_directory, permission_required
-from ..tickets import rules
 from . import service
 
 bp = Blueprint("departments", __name__, url_prefix="/departments")
@@ -76,7 +75,7 @@ def index():
                            departments=store.departments(active_only=False),
                            chain=store.escalation_chain(),
                            names={s["id"]: s["name"] for s in get_directory().all()},
-                           can_change=rules.may(current_staff()["role"], "manage_departments"))
+                           can_change=permissions.may(current_staff()["role"], "manage_departments"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

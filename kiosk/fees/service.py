@@ -17,8 +17,8 @@ from common.messages import N_, Message
 from common.validation import REQUIRED, ValidationError, clean_text
 from sync.events import new as new_event
 
+from ..permissions import check_role
 from ..store import Store
-from ..tickets.actions import check_role
 from . import rules
 
 BASIS_LABELS = {"area": N_("Per m² of the unit's area, per month"),

@@ -13,10 +13,9 @@ from flask_babel import gettext
 
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import rules as permissions
 from . import rules, service
 
 bp = Blueprint("fees", __name__, url_prefix="/fees")

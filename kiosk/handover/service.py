@@ -27,10 +27,10 @@ from sync.events import new as new_event
 
 from .. import ids
 from ..notices import service as notices
+from ..permissions import check_role
 from ..registers import items, parcels
 from ..store import Store
 from ..tickets import rules
-from ..tickets.actions import check_role
 
 MAX_NOTES = 2000
 MAX_DIARY = 500

@@ -17,7 +17,7 @@ from flask_babel import gettext
 from common.messages import N_, Message
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..errors import render_error
 from ..extensions import get_store
 from ..staff.auth import actor, countersign, current_staff, get_directory, permission_required
@@ -36,7 +36,7 @@ def pending_banner() -> dict | None:
     """The handover nobody acknowledged yet, for a desk member only (the queue's banner:
     ``templates/handover/_pending.html``), else None."""
     staff = current_staff()
-    if staff is None or not rules.may(staff["role"], "hand_over"):
+    if staff is None or not permissions.may(staff["role"], "hand_over"):
         return None
     return service.pending(get_store())
 

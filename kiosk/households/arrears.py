@@ -21,9 +21,8 @@ from common.messages import N_, Message
 from common.validation import ValidationError, clean_text
 from sync.events import new as new_event
 
+from ..permissions import check_role, may
 from ..store import Store
-from ..tickets import rules
-from ..tickets.actions import check_role
 from . import household_id
 
 HEADERS = (["building", "unit", "name", "since", "amount"], ["楼栋", "房号", "姓名", "欠费起始", "金额"])
@@ -116,7 +115,7 @@ def import_csv(store: Store, data: bytes, *, actor: dict, now: datetime,
 
 def _for(role: str | None, row: dict) -> dict:
     """``row`` as ``role`` may see it: without the amount unless a manager."""
-    return row if rules.may(role, "import_arrears") else {k: v for k, v in row.items()
+    return row if may(role, "import_arrears") else {k: v for k, v in row.items()
                                                           if k != "amount"}
 
 

@@ -12,10 +12,9 @@ from flask_babel import gettext
 
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import rules
 from . import arrears
 
 bp = Blueprint("arrears", __name__)
@@ -32,7 +31,7 @@ def _render_index(problems: list | None = None):
     rows, imported = arrears.listing(get_store(), _role(), web.today())
     return render_template("arrears/index.html", rows=rows, imported=imported,
                            problems=problems or [], hows=arrears.HOWS,
-                           may_import=rules.may(_role(), "import_arrears")
+                           may_import=permissions.may(_role(), "import_arrears")
                            ), 422 if problems else 200
 
 

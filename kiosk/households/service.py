@@ -24,9 +24,8 @@ from common.validation import REQUIRED, ValidationError, clean_text
 from sync.events import new as new_event
 
 from . import household_id
+from ..permissions import check_role, may
 from ..store import Store
-from ..tickets import rules
-from ..tickets.actions import check_role
 from ..tickets.service import BAD_PHONE, MAX_PHONE, normalise_phone
 
 MAX_BUILDING, MAX_UNIT, MAX_NAME, MAX_NOTE = 40, 40, 40, 500
@@ -263,4 +262,4 @@ def import_csv(store: Store, data: bytes, filename: str, *, actor: dict, now: da
 
 def may_manage(role: str | None) -> bool:
     """Whether ``role`` sees a household's area, note and arrears details and edits it."""
-    return rules.may(role, "manage_households")
+    return may(role, "manage_households")

@@ -15,13 +15,12 @@ from flask_babel import gettext
 
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..letters import service as letters
 from ..movein import service as movein
 from ..registers import parcels
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import rules
 from . import arrears, service
 
 bp = Blueprint("households", __name__, url_prefix="/households")
@@ -101,11 +100,11 @@ def household(hid: str):
                            tickets=service.tickets(store, found["id"]),
                            parcels=parcels.for_household(store, found["id"], web.now()),
                            arrears=arrears.for_household(store, found["id"], role)
-                           if rules.may(role, "contact_arrears") else None,
+                           if permissions.may(role, "contact_arrears") else None,
                            moveins=movein.for_household(store, found["id"])
-                           if rules.may(role, "move_in") else None,
+                           if permissions.may(role, "move_in") else None,
                            letters=letters.letters(store, found["id"])
-                           if rules.may(role, "write_letters") else None,
+                           if permissions.may(role, "write_letters") else None,
                            manager=service.may_manage(role), relations=service.RELATIONS)
 
 

@@ -29,8 +29,8 @@ from sync.events import new as new_event
 
 from ..households import arrears, label
 from ..notices import service as notices
+from ..permissions import check_role
 from ..store import Store
-from ..tickets.actions import check_role
 
 MAX_CODE, MAX_NAME, MAX_SUBJECT, MAX_BODY = 32, 40, 60, 1200
 CODE = re.compile(r"[a-z0-9][a-z0-9_-]{1,31}")

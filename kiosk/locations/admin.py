@@ -15,11 +15,10 @@ from flask_babel import force_locale, gettext
 from common.messages import N_
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..qr import public_url
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import rules
 from . import service
 
 bp = Blueprint("locations", __name__, url_prefix="/places")
@@ -37,7 +36,7 @@ def _render_index(errors: dict | None = None, form: dict | None = None,
     return render_template("locations/index.html",
                            locations=get_store().locations(active_only=False),
                            errors=errors or {}, form=form or {}, problems=problems or [],
-                           can_change=rules.may(current_staff()["role"], "edit_locations")), status
+                           can_change=permissions.may(current_staff()["role"], "edit_locations")), status
 
 
 @bp.get("")

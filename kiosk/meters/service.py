@@ -21,8 +21,8 @@ from common.messages import N_, Message
 from common.validation import REQUIRED, ValidationError, clean_text
 from sync.events import new as new_event
 
+from ..permissions import check_role
 from ..store import Store
-from ..tickets.actions import check_role
 
 KINDS = ("water", "electricity", "gas", "heat", "other")
 KIND_LABELS = {"water": N_("Water"), "electricity": N_("Electricity"), "gas": N_("Gas"),

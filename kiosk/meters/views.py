@@ -12,10 +12,9 @@ from flask_babel import gettext
 
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import rules
 from . import service
 
 bp = Blueprint("meters", __name__)
@@ -28,7 +27,7 @@ def _render(errors: dict | None = None, form: dict | None = None, lower: dict | 
     return render_template(
         "meters/index.html", meters=service.meters(get_store()), kinds=service.KIND_LABELS,
         errors=errors or {}, form=form or {"read_on": today.isoformat()}, lower=lower,
-        today=today, may_pick=rules.may(current_staff()["role"], "read_households")
+        today=today, may_pick=permissions.may(current_staff()["role"], "read_households")
         ), 422 if errors else 200
 
 

@@ -37,11 +37,11 @@ from ..households import label
 from ..households import service as households
 from ..meters import service as meters
 from ..notices import service as notices
+from ..permissions import check_role, may
 from ..registers import items
 from ..registers.parcels import MAX_NAME, clean_phone, pick_household
 from ..store import Store
 from ..tickets import rules
-from ..tickets.actions import check_role
 
 MAX_NOTE, MAX_LABEL, MAX_STEPS, MAX_KEY_ITEM, MAX_KEYS = 200, 30, 12, 40, 99
 #: Rows of the keys step, and what they suggest.
@@ -284,7 +284,7 @@ def do_step(store: Store, mid: str, key: str, form: dict, *, actor: dict, now: d
             errors = {k: v for k, v in errors.items() if v}
             if errors:
                 raise ValidationError(errors)
-            data["archived"] = rules.may(actor.get("role"), "manage_households")
+            data["archived"] = may(actor.get("role"), "manage_households")
             if data["archived"]:
                 _archive(store, household, {k: data[k] for k in ("name", "phone", "relation")},
                          actor=actor, now=now, request_id=request_id)

@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext
 from common.messages import N_
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..errors import render_error
 from ..extensions import get_store, htmx
 from ..households import label
@@ -69,7 +69,7 @@ def _index_page(errors: dict | None = None, form: dict | None = None):
         "movein/index.html", moveins=moveins, households=households, errors=errors or {},
         form=form or {"relation": "owner"}, picked=store.household(hid) if hid else None,
         relations=RELATIONS, next_step=service.next_step, step_label=step_label,
-        may_edit=rules.may(current_staff()["role"], "edit_movein_steps")
+        may_edit=permissions.may(current_staff()["role"], "edit_movein_steps")
         ), 422 if errors else 200
 
 
@@ -114,7 +114,7 @@ def _movein_page(movein: dict, errors: dict | None = None, form: dict | None = N
         if step and step["kind"] == "notices" else [],
         relations=RELATIONS, kinds=KIND_LABELS, reading_kinds=service.READING_KINDS,
         key_rows=range(service.KEY_ROWS), step_label=step_label,
-        may_archive=rules.may(current_staff()["role"], "manage_households")
+        may_archive=permissions.may(current_staff()["role"], "manage_households")
         ), 422 if errors else 200
 
 

@@ -17,8 +17,8 @@ from common.validation import ValidationError, clean_text
 from sync.events import iso
 from sync.events import new as new_event
 
+from ..permissions import check_role
 from ..store import Store
-from ..tickets.actions import check_role
 
 MAX_TITLE = 60
 MAX_TEXT = 1000

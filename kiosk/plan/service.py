@@ -25,8 +25,8 @@ from common.messages import N_, Message
 from common.validation import ValidationError, clean_text
 from sync.events import new as new_event
 
+from ..permissions import check_role
 from ..store import Store
-from ..tickets.actions import check_role
 
 KINDS = {"meter_round": N_("Meter-reading round"), "notice": N_("Notice to publish"),
          "revisit": N_("Revisit campaign"), "fee_reminder": N_("Fee reminder"),

@@ -17,10 +17,9 @@ from flask_babel import gettext
 
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store, htmx
 from ..staff.auth import actor, current_staff, get_directory, permission_required
-from ..tickets import rules
 from . import service
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
@@ -57,7 +56,7 @@ def index():
     store, today = get_store(), web.today()
     return render_template("plan/index.html", weeks=service.five_weeks(store, today, web.tz()),
                            tasks=service.tasks(store), me=current_staff()["name"],
-                           may_review=rules.may(current_staff()["role"], "review_plan"),
+                           may_review=permissions.may(current_staff()["role"], "review_plan"),
                            **_labels())
 
 

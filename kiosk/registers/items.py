@@ -17,9 +17,9 @@ from common.validation import ValidationError, clean_text
 from sync.events import new as new_event
 
 from .. import ids
+from ..permissions import check_role
 from ..store import Store
 from ..tickets import rules
-from ..tickets.actions import check_role
 from .parcels import MAX_NAME, clean_phone, pick_household
 
 MAX_ITEM, MAX_NOTE, MAX_QUANTITY = 60, 200, 9999

@@ -21,9 +21,9 @@ from common.validation import REQUIRED, ValidationError, clean_text
 from sync.events import new as new_event
 
 from .. import ids
+from ..permissions import check_role
 from ..store import Store
 from ..tickets import rules
-from ..tickets.actions import check_role
 from ..tickets.service import normalise_phone
 
 #: What the register holds, and how each is named.

@@ -15,10 +15,10 @@ from flask_babel import gettext
 from common.messages import N_
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..extensions import get_store
 from ..staff.auth import actor, current_staff, permission_required
-from ..tickets import figures, rules
+from ..tickets import figures
 from . import issue
 
 bp = Blueprint("report_issue", __name__, url_prefix="/reports")
@@ -35,7 +35,7 @@ def _months() -> int:
 def ready_report() -> figures.Period | None:
     """The period whose report waits to be issued, for a manager only (the queue's banner)."""
     staff = current_staff()
-    if staff is None or not rules.may(staff["role"], "issue_reports"):
+    if staff is None or not permissions.may(staff["role"], "issue_reports"):
         return None
     return issue.due(get_store(), web.today(), web.tz(), _months())
 

@@ -27,8 +27,8 @@ from sync.events import iso
 from sync.events import new as new_event
 
 from ..jsonstorage import AtomicJSONStorage
+from ..permissions import ROLES
 from ..store import Store
-from ..tickets.rules import ROLES
 from .sessions import Lifetimes, StaffSessions
 
 MAX_NAME = 40

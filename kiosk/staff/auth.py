@@ -31,10 +31,9 @@ from common.pins import BadSignIn, LockedOut, TooManyAttempts
 from common.urls import safe_back
 from common.validation import REQUIRED, ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..i18n import local_time
 from ..security import client_address
-from ..tickets import rules
 from .accounts import SetupClosed, StaffDirectory, check_new_account
 from .sessions import Lifetimes
 
@@ -82,7 +81,7 @@ def permission_required(action: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             staff = current_staff()
-            if staff is None or not rules.may(staff["role"], action):
+            if staff is None or not permissions.may(staff["role"], action):
                 abort(403)
             return view(*args, **kwargs)
         return wrapper
@@ -140,7 +139,7 @@ def countersign(name_field: str, pin_field: str, refused: Message,
 def staff_may(action: str) -> bool:
     """Tell whether the signed-in staff member's role may take ``action`` at all."""
     staff = current_staff()
-    return staff is not None and rules.may(staff["role"], action)
+    return staff is not None and permissions.may(staff["role"], action)
 
 
 @bp.app_template_global()

@@ -17,9 +17,9 @@ from common.messages import N_
 from common.shell import pin_option
 from common.validation import ValidationError
 
+from ..permissions import ROLES
 from ..shell import DATA_OPTION, ConsoleWay, Way, changing_data, opened_store
 from ..snapshot import Snapshot, Unreadable
-from ..tickets.rules import ROLES
 from .accounts import PIN_LENGTHS, StaffDirectory
 
 #: The signature of every change made from the shell (R8).

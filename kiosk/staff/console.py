@@ -17,7 +17,7 @@ from common.messages import N_
 from common.urls import safe_back
 from common.validation import ValidationError
 
-from .. import web
+from .. import permissions, web
 from ..errors import render_error
 from ..extensions import get_store, htmx
 from ..handover.views import pending_banner
@@ -99,45 +99,45 @@ class MorePage:
 #: The secondary staff pages, the desk's daily registers first.
 MORE = (
     MorePage("items", "staff.registers.items_index", N_("Items lent"),
-             N_("Keys, tools and materials lent or handed out; what is overdue."), rules.DESK),
+             N_("Keys, tools and materials lent or handed out; what is overdue."), permissions.DESK),
     MorePage("households", "staff.households.index", N_("Customer archive"),
-             N_("Households and their people: find one by phone digits or unit."), rules.DESK),
+             N_("Households and their people: find one by phone digits or unit."), permissions.DESK),
     MorePage("movein", "staff.movein.index", N_("Move-in"),
              N_("Hand a unit over to a new owner or tenant, step by step; print the record."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("notices", "staff.notices.index", N_("Notices"),
-             N_("Notices on the kiosk and the phone home page: write, pin, withdraw."), rules.DESK),
+             N_("Notices on the kiosk and the phone home page: write, pin, withdraw."), permissions.DESK),
     MorePage("plan", "staff.plan.index", N_("Work plan"),
              N_("Five weeks of the desk's tasks: who does what when, done or carried over; print."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("handover", "staff.handover.index", N_("Shift handover"),
              N_("Hand the shift over with your PIN; the incoming person acknowledges with theirs."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("diary", "staff.handover.diary", N_("Work diary"),
-             N_("Short notes of the day, by who wrote them; printable."), rules.DESK),
+             N_("Short notes of the day, by who wrote them; printable."), permissions.DESK),
     MorePage("meters", "staff.meters.index", N_("Meter readings"),
              N_("Record what the water, electricity, gas and heat meters show.")),
     MorePage("fees", "staff.fees.index", N_("Fee standards"),
              N_("The site's fee standards, and how much a unit pays, step by step; no payments."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("arrears", "staff.arrears.index", N_("Arrears contacts"),
              N_("Households behind on their fees and each contact with them; no payments."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("letters", "staff.letters.index", N_("Letters"),
              N_("Letters from templates, filled from the archive and a ticket; print or publish."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("orders", "staff.orders.mine", N_("Work orders"),
-             N_("Every repair someone has been sent to, the earliest due first."), rules.DESK),
+             N_("Every repair someone has been sent to, the earliest due first."), permissions.DESK),
     MorePage("locations", "staff.locations.index", N_("Places"),
              N_("Add, rename and retire places; print their QR posters.")),
     MorePage("departments", "staff.departments.index", N_("Departments"),
              N_("Who does what, their phones, and the emergency escalation chain.")),
     MorePage("reports", "staff.report_issue.issued", N_("Reports issued"),
-             N_("The customer feedback reports sent to HQ."), rules.DESK),
+             N_("The customer feedback reports sent to HQ."), permissions.DESK),
     MorePage("sync", "staff.sync.panel", N_("Sync"), N_("The connection to headquarters."),
-             rules.DESK),
+             permissions.DESK),
     MorePage("team", "staff.team.index", N_("Staff accounts"),
-             N_("Add staff, give a new PIN, disable an account."), rules.MANAGERS),
+             N_("Add staff, give a new PIN, disable an account."), permissions.MANAGERS),
 )
 
 
@@ -204,7 +204,7 @@ def act(tid: str, action, *args, **kwargs):
         action(get_store(), tid, *args, actor=actor(), now=web.now(), **kwargs)
     except ValidationError as exc:
         return invalid(tid, exc.errors)
-    except actions.Forbidden:
+    except permissions.Forbidden:
         abort(403)
     except rules.RuleError:
         return render_error(409, *REFUSED)

@@ -21,7 +21,7 @@ from flask import (
 from common.validation import ValidationError
 from sync.events import iso
 
-from .. import web
+from .. import permissions, web
 from ..errors import render_error
 from ..extensions import get_store
 from ..store import Store
@@ -52,7 +52,7 @@ def steps(store: Store, ticket: dict, staff: dict) -> list[str]:
     """Return what the order page offers ``staff`` to record on ``ticket`` now: arrival,
     completion, as ``rules.allowed_actions`` orders them, on their own order only (the
     desk records them on the ticket page, as told by phone)."""
-    if staff["role"] in rules.DESK or not actions.is_own_order(store, ticket, staff):
+    if staff["role"] in permissions.DESK or not actions.is_own_order(store, ticket, staff):
         return []
     return [a for a in rules.allowed_actions(ticket, staff["role"]) if a in ORDER_STEPS]
 
@@ -99,12 +99,12 @@ def mine():
     store, staff, now = get_store(), current_staff(), web.now()
     orders = sorted((t for t in store.open_summaries()
                      if t["category"] == "repair" and t["status"] in WORKING
-                     and (staff["role"] in rules.DESK or actions.is_own_order(store, t, staff))),
+                     and (staff["role"] in permissions.DESK or actions.is_own_order(store, t, staff))),
                     key=_by_due)
     return render_template("orders/mine.html", orders=orders,
                            late={t["id"] for t in orders if _late(t, now)},
                            by_code={loc["code"]: loc for loc in store.locations(False)},
-                           desk=staff["role"] in rules.DESK)
+                           desk=staff["role"] in permissions.DESK)
 
 
 @bp.get("/<tid>")
@@ -120,7 +120,7 @@ def _render(ticket: dict, errors: dict | None = None, form: dict | None = None,
     location = store.location(ticket["location"]) if ticket.get("location") else None
     return render_template("orders/order.html", ticket=ticket, location=location,
                            late=_late(ticket, web.now()), steps=steps(store, ticket, staff),
-                           desk=staff["role"] in rules.DESK,
+                           desk=staff["role"] in permissions.DESK,
                            errors=errors or {}, form=form or {}), status
 
 
@@ -131,7 +131,7 @@ def _act(ticket: dict, action, *args, **kwargs):
                request_id=web.request_id(), **kwargs)
     except ValidationError as exc:
         return _render(ticket, exc.errors, request.form.to_dict(), 422)
-    except actions.Forbidden:
+    except permissions.Forbidden:
         abort(403)
     except rules.RuleError:
         return render_error(409, *REFUSED)

@@ -9,7 +9,7 @@ from flask_babel import gettext
 from common.validation import ValidationError
 
 from .. import web
-from ..tickets.rules import ROLES
+from ..permissions import ROLES
 from .auth import PINS_DIFFER, actor, get_directory, permission_required
 
 bp = Blueprint("team", __name__, url_prefix="/team")

@@ -19,9 +19,9 @@ from sync.state import (
     save_settings,
 )
 
+from .. import permissions
 from ..extensions import get_store, htmx
 from ..staff.auth import current_staff, permission_required
-from ..tickets import rules
 from .runner import get_worker
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def _render(errors: dict | None = None, form: dict | None = None, status: int = 
     form = form if form is not None else worker.settings.public()
     return render_template("sync/index.html", status=worker.status(), errors=errors or {},
                            form=form, site_id=get_store().site_id,
-                           can_configure=rules.may(current_staff()["role"], "configure_sync"),
+                           can_configure=permissions.may(current_staff()["role"], "configure_sync"),
                            overridden=overridden(current_app.config)), status
 
 

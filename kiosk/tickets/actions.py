@@ -23,6 +23,7 @@ from common.messages import N_, Message
 from common.validation import ValidationError, clean_text
 from sync.events import new as new_event
 
+from ..permissions import DESK, Forbidden, check_role, may_sign
 from ..store import Store
 from . import rules, service
 from .model import AMENDABLE
@@ -34,16 +35,6 @@ MAX_FEE = Decimal("100000")
 
 class NotFound(LookupError):
     """No ticket with that id."""
-
-
-class Forbidden(PermissionError):
-    """The actor's role may not take this action at all."""
-
-
-def check_role(actor: dict, action: str) -> None:
-    """Raise Forbidden unless ``actor``'s role may take ``action`` (rules.PERMISSIONS)."""
-    if not rules.may(actor.get("role"), action):
-        raise Forbidden(action)
 
 
 def _ticket_for(store: Store, tid: str, action: str, actor: dict,
@@ -60,7 +51,7 @@ def _ticket_for(store: Store, tid: str, action: str, actor: dict,
         return None
     if action not in rules.allowed_actions(ticket, actor["role"]):
         raise rules.RuleError(f"{action} is not possible for a ticket that is {ticket['status']}")
-    if actor["role"] not in rules.DESK and not is_own_order(store, ticket, actor):
+    if actor["role"] not in DESK and not is_own_order(store, ticket, actor):
         raise Forbidden(action)  # maintenance staff report only their own work orders
     return ticket
 
@@ -234,7 +225,7 @@ def arrive(store: Store, tid: str, *, actor: dict, now: datetime, at_place: bool
     """Record maintenance on site. Told by phone when the desk records it; when the
     technician does, *verified* if they opened the place's poster (``at_place``), else
     *declared* (R9)."""
-    how = "phone" if actor["role"] in rules.DESK else "verified" if at_place else "declared"
+    how = "phone" if actor["role"] in DESK else "verified" if at_place else "declared"
     return _step(store, tid, "arrive", {"how": how}, actor=actor, now=now,
                  request_id=request_id)
 
@@ -257,7 +248,7 @@ def complete(store: Store, tid: str, fields: dict, *, actor: dict, now: datetime
         errors["fee"] = err
     if errors:
         raise ValidationError(errors)
-    data["how"] = "phone" if actor["role"] in rules.DESK else "technician"
+    data["how"] = "phone" if actor["role"] in DESK else "technician"
     data["revisit_due"] = rules.next_working_day_end(now, tz, policy).astimezone(
         timezone.utc).isoformat()
     return _step(store, tid, "complete", data, actor=actor, now=now, request_id=request_id)
@@ -294,7 +285,7 @@ def sign_off(store: Store, tid: str, remarks: str, *, signer: dict, actor: dict,
     :raises Forbidden: if ``signer`` is no manager, or ``actor`` may not bring it.
     """
     check_role(actor, "sign_off")
-    if not rules.may_sign(signer.get("role"), "sign_off"):
+    if not may_sign(signer.get("role"), "sign_off"):
         raise Forbidden("sign_off")
     data = {"remarks": _text("remarks", remarks, MAX_REASON),
             "recorded_by": {"id": actor["id"], "name": actor["name"]}}
