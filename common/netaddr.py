@@ -57,6 +57,12 @@ def public_base_url(configured: str | None, host: str, port: int,
     return f"http://{address}:{port}" if address else None
 
 
+def local_url(host: str, port: int) -> str:
+    """Return the address this machine reaches a server at that listens on ``host``:
+    loopback for a server on every interface."""
+    return f"http://{'127.0.0.1' if listens_on_all(host) else _bracketed(host.strip())}:{port}"
+
+
 def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 

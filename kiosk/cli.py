@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from common.netaddr import is_http_url, is_loopback_url, listens_on_all, public_base_url
+from common.netaddr import (is_http_url, is_loopback_url, listens_on_all, local_url,
+                             public_base_url)
 from common.serve import serve
 
 from . import create_app
@@ -70,6 +71,8 @@ def kiosk_cli(ctx: click.Context, host: str, port: int, data_dir: Path, threads:
                                    f"{configured!r}")
     # the address the QR codes carry: explicit, else the LAN's when listening on all
     app.config["PUBLIC_BASE_URL"] = public_base_url(configured, host, port)
+    # where a shell command run meanwhile sends the user to make a change (kiosk.shell)
+    app.extensions["kiosk_store"].announce(configured or local_url(host, port))
     click.echo(phones_line(app.config["PUBLIC_BASE_URL"], host, port))
     serve(app, host, port, threads, "FrontDesk kiosk", close)
 

@@ -42,9 +42,6 @@ LANG_OPTION = click.option("--lang", type=click.Choice(sorted(LANGUAGES)),
 RUNNING = N_("The front desk is running (process %(pid)s), so this change is made in the "
              "console.")
 ADDRESS = N_("Address: %(url)s")
-#: The kiosk's own shell commands: a process holding the lock with one of them in its
-#: command line is a command, not the server (it has no address to give).
-COMMANDS = frozenset({"locations", "staff", "sync", "verify"})
 
 
 def site_config(data_dir: Path) -> Config:
@@ -76,10 +73,11 @@ def translator(config: Config, language: str) -> Callable[..., str]:
     return gettext
 
 
-def server_pid(data_dir: Path) -> str | None:
-    """Return the pid of the process holding ``data_dir``'s lock ("?" if it did not
-    write it), or None if none does. Tested with a shared lock on a separate open of
-    the lock file, released at once; nothing is created or written."""
+def _lock_lines(data_dir: Path) -> list[str] | None:
+    """Return the lines of ``data_dir``'s lock file while a process holds the lock (its
+    pid, and the console's address if it serves one: ``Store.announce``), or None if none
+    does. Tested with a shared lock on a separate open of the lock file, released at once;
+    nothing is created or written."""
     try:
         f = open(Path(data_dir) / ".lock", "rb")
     except FileNotFoundError:
@@ -88,33 +86,23 @@ def server_pid(data_dir: Path) -> str | None:
         try:
             fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return f.read().decode(errors="replace").strip() or "?"
+            return f.read().decode(errors="replace").splitlines()
         fcntl.flock(f, fcntl.LOCK_UN)
         return None
 
 
-def served_at(pid: str, config: Config) -> str | None:
-    """Return the console's address of the server ``pid``: ``PUBLIC_BASE_URL`` if the
-    site sets one, else what its command line (``run.py`` or ``-m frontdesk``) says of
-    ``--host`` and ``--port``; None when that cannot be read or the holder is not the
-    server."""
-    if config.get("PUBLIC_BASE_URL"):
-        return str(config["PUBLIC_BASE_URL"]).rstrip("/")
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except (OSError, ValueError):
-        return None
-    launched = any(Path(arg).name == "run.py" for arg in args) or "frontdesk" in args
-    if not launched or COMMANDS & set(args):
-        return None  # not ``run.py`` serving (a shell command, a test, another program)
-    options = {"--host": "127.0.0.1", "--port": "8080"}
-    for i, arg in enumerate(args):
-        name, _, value = arg.partition("=")
-        if name in options:
-            options[name] = value or (args[i + 1] if i + 1 < len(args) else "")
-    host = options["--host"]
-    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    return f"http://{f'[{host}]' if ':' in host else host}:{options['--port']}"
+def server_pid(data_dir: Path) -> str | None:
+    """Return the pid of the process holding ``data_dir``'s lock ("?" if it did not
+    write it), or None if none does."""
+    lines = _lock_lines(data_dir)
+    return None if lines is None else (lines[0].strip() if lines else "") or "?"
+
+
+def served_at(data_dir: Path) -> str | None:
+    """Return the console's address the server holding ``data_dir``'s lock announced, or
+    None (no server, or a shell command holds the lock)."""
+    lines = _lock_lines(data_dir) or []
+    return lines[1].strip().rstrip("/") or None if len(lines) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -145,7 +133,7 @@ def directions(data_dir: Path, pid: str, way: Way) -> str:
     _ = translator(config, site_language(config))
     menu = " → ".join(_(label) for label in way.menu)
     lines = [_(RUNNING, pid=pid), _(way.text, menu=menu)]
-    base = served_at(pid, config)
+    base = served_at(data_dir)
     if base:
         lines.append(_(ADDRESS, url=base + way.path))
     return "\n".join(lines)

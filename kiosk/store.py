@@ -101,7 +101,7 @@ class Store:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            holder = f.read().strip() or "unknown"
+            holder = f.readline().strip() or "unknown"
             f.close()
             raise StoreLocked(f"another FrontDesk process (pid {holder}) is already using the "
                               f"data folder {self.folder}; stop it first") from None
@@ -110,6 +110,15 @@ class Store:
         f.write(str(os.getpid()))
         f.flush()
         return f
+
+    def announce(self, address: str) -> None:
+        """Write, after the pid in the lock file, the address this process serves the
+        console at, so a shell command run meanwhile can send the user there
+        (``kiosk.shell``)."""
+        self._lockfile.seek(0)
+        self._lockfile.truncate()
+        self._lockfile.write(f"{os.getpid()}\n{address}\n")
+        self._lockfile.flush()
 
     def _site_id(self, wanted: str | None) -> str:
         path = self.folder / "site.json"
