@@ -6,6 +6,7 @@ with each message next to its field. Nothing here knows of Flask.
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 
 from .messages import N_, Message
 
@@ -20,6 +21,17 @@ class ValidationError(ValueError):
 
 REQUIRED = Message(N_("Please fill this in."))
 BAD_CHARACTERS = Message(N_("This contains characters that cannot be used."))
+BAD_DATE = Message(N_("Please give the day as YYYY-MM-DD."))
+
+
+def iso_day(value: object) -> date | None:
+    """Return the day ``value`` gives as YYYY-MM-DD (spaces around it ignored), or None if
+    it gives none."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def clean_text(value: object, *, max_len: int, required: bool = False,

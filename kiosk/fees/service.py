@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from common.messages import N_, Message
-from common.validation import REQUIRED, ValidationError, clean_text
+from common.validation import BAD_DATE, REQUIRED, ValidationError, clean_text, iso_day
 from sync.events import new as new_event
 
 from ..permissions import check_role
@@ -44,7 +44,6 @@ BAD_KIND = Message(N_("Please choose the meter the fee is read from."))
 BAD_RATE = Message(N_("Please type the rate as a number with up to 4 decimals, e.g. 2.80."))
 BAD_ABOVE = Message(N_("Please type the number of units above which this rate applies."))
 TIERS_ORDER = Message(N_("Each tier must start above the one before."))
-BAD_DATE = Message(N_("Please give the day as YYYY-MM-DD."))
 BAD_MONTH = Message(N_("Please pick a month."))
 BAD_ITEM = Message(N_("Please choose an item from the list."))
 BAD_HOUSEHOLD = Message(N_("Please pick the household."))
@@ -59,13 +58,6 @@ def _rate(text: str) -> str | None:
         return None
     value = Decimal(text)
     return str(value if -value.as_tuple().exponent >= 2 else value.quantize(Decimal("0.01")))
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
 
 
 def clean(fields: dict) -> dict:
@@ -106,7 +98,7 @@ def clean(fields: dict) -> dict:
             errors[f"tier_rate_{i}"] = BAD_RATE if rate_text else REQUIRED
         tiers.append({"above": str(Decimal(above)) if AMOUNT.fullmatch(above) else above,
                       "rate": tier_rate})
-    valid_from = _day(get("valid_from"))
+    valid_from = iso_day(get("valid_from"))
     if valid_from is None:
         errors["valid_from"] = BAD_DATE if get("valid_from").strip() else REQUIRED
     if errors:
@@ -162,7 +154,7 @@ def period(fields: dict) -> tuple[date, date]:
         if not MONTH.fullmatch(month) or not 1 <= int(month[5:]) <= 12 or int(month[:4]) < 1:
             raise ValidationError({"month": BAD_MONTH if month else REQUIRED})
         return rules.month_period(int(month[:4]), int(month[5:]))
-    errors, start, end = {}, _day(get("start")), _day(get("end"))
+    errors, start, end = {}, iso_day(get("start")), iso_day(get("end"))
     for key, day in (("start", start), ("end", end)):
         if day is None:
             errors[key] = BAD_DATE if get(key).strip() else REQUIRED

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from common import csvfile
 from common.csvfile import BAD_CELL, BadCSV
 from common.messages import N_, Message
-from common.validation import ValidationError, clean_text
+from common.validation import BAD_DATE, ValidationError, clean_text
 from sync.events import new as new_event
 
 from ..permissions import check_role, may
@@ -34,7 +34,6 @@ MAX_CELL = 40
 MAX_SAID = 500
 
 BAD_HOW = Message(N_("Please choose how you made contact."))
-BAD_DATE = Message(N_("Please give the day as YYYY-MM-DD."))
 # CSV problems, besides those of common.csvfile
 BAD_SINCE = N_("since must be a month or a day: YYYY-MM or YYYY-MM-DD")
 BAD_AMOUNT = N_("amount must be a number with up to 2 decimals, or empty")

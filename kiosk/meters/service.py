@@ -18,7 +18,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from common.messages import N_, Message
-from common.validation import REQUIRED, ValidationError, clean_text
+from common.validation import BAD_DATE, REQUIRED, ValidationError, clean_text, iso_day
 from sync.events import new as new_event
 
 from ..permissions import check_role
@@ -37,7 +37,6 @@ RECENT = 5
 BAD_METER = Message(N_("Please type the meter's code: up to 32 characters."))
 BAD_KIND = Message(N_("Please choose what the meter measures."))
 BAD_READING = Message(N_("Please type the reading as a number, with up to 3 decimals."))
-BAD_DATE = Message(N_("Please give the day as YYYY-MM-DD."))
 FUTURE = Message(N_("This day has not come yet. Please give the day the meter was read."))
 
 
@@ -74,9 +73,8 @@ def clean(fields: dict, today: date) -> dict:
     reading = _reading(get("reading"))
     if reading is None:
         errors["reading"] = BAD_READING if get("reading").strip() else REQUIRED
-    try:
-        read_on = date.fromisoformat(get("read_on").strip())
-    except ValueError:
+    read_on = iso_day(get("read_on"))
+    if read_on is None:
         errors["read_on"] = BAD_DATE if get("read_on").strip() else REQUIRED
     else:
         if read_on > today:

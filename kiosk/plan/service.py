@@ -22,7 +22,7 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from common.messages import N_, Message
-from common.validation import ValidationError, clean_text
+from common.validation import ValidationError, clean_text, iso_day
 from sync.events import new as new_event
 
 from ..permissions import check_role
@@ -64,13 +64,6 @@ class UnknownOccurrence(LookupError):
     """The task does not fall on this day."""
 
 
-def _day(value: object) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
-
-
 def _local_day(at: str, tz) -> date:
     return datetime.fromisoformat(at).astimezone(tz).date()
 
@@ -98,7 +91,7 @@ def _clean(fields: dict, assignees: list[str], old: dict | None, today: date) ->
         errors["assignee"] = BAD_ASSIGNEE  # a person since disabled may stay on their task
     repeat, clean["due"], clean["repeat"] = fields.get("repeat") or "", None, None
     if repeat == "once":
-        due = _day(fields.get("due"))
+        due = iso_day(fields.get("due"))
         if due is None:
             errors["due"] = BAD_DAY
         elif due < today and not (old and old["due"] == due.isoformat()):
@@ -206,7 +199,7 @@ def occurrence(store: Store, task_id: str, day: str, today: date, tz) -> dict:
     :raises UnknownTask: no live task has ``task_id``.
     :raises UnknownOccurrence: the task does not fall on ``day``.
     """
-    task, due = _live(store, task_id), _day(day)
+    task, due = _live(store, task_id), iso_day(day)
     if due is None or not _falls_on(task, due, tz):
         raise UnknownOccurrence(day)
     return _entry(task, due, today)
@@ -317,7 +310,7 @@ def carry(store: Store, task_id: str, day: str, fields: dict, *, actor: dict, no
         entry, errors = occurrence(store, task_id, day, today, tz), {}
         if entry["done"]:
             raise ValidationError({"to": DONE_ALREADY})
-        to = _day(fields.get("to"))
+        to = iso_day(fields.get("to"))
         after = max(date.fromisoformat(entry["on"]) + timedelta(days=1), today)
         if to is None:
             errors["to"] = BAD_DAY

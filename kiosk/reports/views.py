@@ -17,6 +17,7 @@ from flask_babel import gettext
 
 from common.messages import N_, Message
 from common.spreadsheets import Sheet, to_csv, to_xlsx
+from common.validation import iso_day
 
 from .. import web
 from ..departments.views import department_name
@@ -69,11 +70,8 @@ def change_text(value: float | None) -> str:
 
 # -- the period asked for ---------------------------------------------------------------------
 def _day(text: str) -> date | None:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return day if YEARS[0] <= day.year <= YEARS[1] else None
+    day = iso_day(text)
+    return day if day and YEARS[0] <= day.year <= YEARS[1] else None
 
 
 def chosen_period(args) -> tuple[figures.Period | None, dict, dict]:
