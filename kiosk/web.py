@@ -3,7 +3,7 @@ request id the posted form carries (so a resend stores nothing new); and the one
 a printed page gives a boosted link.
 
 One way to ask each, used as ``web.now()``, ``web.tz()``, ``web.today()``,
-``web.request_id()``, ``web.whole_page()``.
+``web.request_id()``, ``web.form(names)``, ``web.whole_page()``.
 """
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def today() -> date:
 def request_id() -> str | None:
     """Return the posted form's ``request_id`` if it is well-formed, else None."""
     return check_request_id(request.form.get("request_id"))
+
+
+def form(names, limit: int = 300) -> dict:
+    """Return the posted fields ``names`` as typed (each cut at ``limit`` characters), to
+    check and, if refused, show again."""
+    return {k: request.form.get(k, "")[:limit] for k in names}
 
 
 def whole_page():

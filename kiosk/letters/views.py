@@ -24,10 +24,6 @@ LETTER_FIELDS = ("template", "household", "ticket", "subject", "body")
 TEMPLATE_FIELDS = ("code", "name_zh", "name_en", "subject", "body")
 
 
-def _form(names: tuple[str, ...]) -> dict:
-    return {k: request.form.get(k, "")[:3000] for k in names}
-
-
 @bp.get("")
 @permission_required("write_letters")
 def index():
@@ -76,7 +72,7 @@ def write():
 @permission_required("write_letters")
 def issue():
     """Issue the letter as edited; it is kept and opens on its A4 page, ready to print."""
-    form = _form(LETTER_FIELDS)
+    form = web.form(LETTER_FIELDS, 3000)
     try:
         letter = service.issue(get_store(), form, actor=actor(), now=web.now(),
                                request_id=web.request_id())
@@ -90,7 +86,7 @@ def issue():
 @permission_required("write_letters")
 def publish():
     """Publish the letter as edited as a notice, shown from now for a week."""
-    form = _form(LETTER_FIELDS)
+    form = web.form(LETTER_FIELDS, 3000)
     try:
         notice = service.publish(get_store(), form, actor=actor(), now=web.now(), tz=web.tz(),
                                  request_id=web.request_id())
@@ -142,7 +138,7 @@ def edit_template(code: str | None = None):
         abort(404)
     if request.method == "GET":
         return _template_page(old, dict(old) if old else {})
-    form = _form(TEMPLATE_FIELDS)
+    form = web.form(TEMPLATE_FIELDS, 3000)
     try:
         saved = service.save_template(get_store(), form, actor=actor(), now=web.now(),
                                       code=old["code"] if old else None,

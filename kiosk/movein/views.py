@@ -43,10 +43,6 @@ TAKEN = (N_("Not the next step"),
             "the page again."))
 
 
-def _form(fields: tuple[str, ...]) -> dict:
-    return {k: request.form.get(k, "")[:300] for k in fields}
-
-
 def step_label(step: dict) -> str:
     """A step's label in the page's language (the Chinese one when no English is given)."""
     english = get_locale().language == "en" and step.get("label_en")
@@ -79,7 +75,7 @@ def index():
     """The move-ins in progress, and the form to start one."""
     if request.method == "GET":
         return _index_page()
-    form = _form(_START)
+    form = web.form(_START)
     try:
         movein = service.start(get_store(), form, actor=actor(), now=web.now(),
                                request_id=web.request_id())
@@ -131,7 +127,7 @@ def step(mid: str, key: str):
     """Record the next step of a move-in."""
     found = _movein(mid)
     kind = next((s["kind"] for s in found["steps"] if s["key"] == key[:30]), "confirm")
-    form = {**_form(_STEP.get(kind, ())), "shown": request.form.getlist("shown")[:50]}
+    form = {**web.form(_STEP.get(kind, ())), "shown": request.form.getlist("shown")[:50]}
     try:
         done = service.do_step(get_store(), found["id"], key[:30], form, actor=actor(),
                                now=web.now(), tz=web.tz(), request_id=web.request_id())

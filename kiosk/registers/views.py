@@ -37,10 +37,6 @@ RETURNED = (N_("Not out"),
                "page again."))
 
 
-def _form(fields: tuple[str, ...]) -> dict:
-    return {k: request.form.get(k, "")[:300] for k in fields}
-
-
 def _labels(records: list[dict]) -> dict[str, str]:
     """The label (building and unit) of each household the ``records`` name, by id."""
     store, out = get_store(), {}
@@ -81,7 +77,7 @@ def parcels_index():
 @permission_required("log_parcels")
 def receive():
     """Log an arrival; show its pickup code."""
-    form = _form(_ARRIVAL)
+    form = web.form(_ARRIVAL)
     try:
         parcel = parcels.receive(get_store(), form, actor=actor(), now=web.now(),
                                  request_id=web.request_id())
@@ -94,7 +90,7 @@ def receive():
 @permission_required("log_parcels")
 def pickup():
     """Record a pickup from the code the recipient gives."""
-    form = _form(_PICKUP)
+    form = web.form(_PICKUP)
     try:
         parcel = parcels.collect_by_code(get_store(), form["code"], form["collected_by"],
                                          form["identified_by"], actor=actor(), now=web.now(),
@@ -133,7 +129,7 @@ def parcel(pid: str):
 @permission_required("log_parcels")
 def collect(pid: str):
     """Record the pickup of this parcel."""
-    form = _form(_PICKUP)
+    form = web.form(_PICKUP)
     try:
         done = parcels.collect(get_store(), pid[:40], form["collected_by"],
                                form["identified_by"], actor=actor(), now=web.now(),
@@ -178,7 +174,7 @@ def items_index():
     what was lent lately."""
     if request.method == "GET":
         return _items_page()
-    form = _form(_LOAN)
+    form = web.form(_LOAN)
     try:
         item = items.lend(get_store(), form, actor=actor(), now=web.now(),
                           tz=web.tz(), request_id=web.request_id())
